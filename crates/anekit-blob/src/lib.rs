@@ -1,0 +1,1 @@
+//! anekit-blob (in progress).

@@ -1,0 +1,69 @@
+//! `ane`: one command-line tool for the Apple Neural Engine's artifacts and programs.
+//!
+//! Conventions for every command (see docs/cli.md): human output by default, `--json` for
+//! tooling (one JSON document on stdout), exit code 0 on success and non-zero with a one-line
+//! `error: ...` on stderr otherwise.
+
+mod cmd;
+mod output;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+pub use output::{CmdResult, Ctx};
+
+#[derive(Parser)]
+#[command(name = "ane", version, about = "Read, write, check and run Apple Neural Engine programs", long_about = None)]
+struct Cli {
+    /// Print one JSON document on stdout instead of human-readable text.
+    #[arg(long, global = true)]
+    json: bool,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Detect what a file or folder is and summarise it.
+    Inspect(cmd::inspect::InspectArgs),
+    /// MIL text programs (model.mil): format and check.
+    #[command(subcommand)]
+    Mil(cmd::mil::MilCmd),
+    /// MIL blob storage files (weight.bin): pack and extract.
+    #[command(subcommand)]
+    Blob(cmd::blob::BlobCmd),
+    /// Compiled ANE programs (.hwx): disassemble, diff, patch.
+    #[command(subcommand)]
+    Hwx(cmd::hwx::HwxCmd),
+    /// Asahi Linux .anec programs.
+    #[command(subcommand)]
+    Anec(cmd::anec::AnecCmd),
+    /// PBZE containers (LZFSE-compressed Espresso files).
+    #[command(subcommand)]
+    Pbze(cmd::pbze::PbzeCmd),
+    /// Espresso nets (.espresso.net/.weights/.shape).
+    #[command(subcommand)]
+    Espresso(cmd::espresso::EspressoCmd),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let ctx = Ctx { json: cli.json };
+    let result = match cli.command {
+        Command::Inspect(args) => cmd::inspect::run(args, &ctx),
+        Command::Mil(c) => cmd::mil::run(c, &ctx),
+        Command::Blob(c) => cmd::blob::run(c, &ctx),
+        Command::Hwx(c) => cmd::hwx::run(c, &ctx),
+        Command::Anec(c) => cmd::anec::run(c, &ctx),
+        Command::Pbze(c) => cmd::pbze::run(c, &ctx),
+        Command::Espresso(c) => cmd::espresso::run(c, &ctx),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            output::report_error(&ctx, &err);
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! anekit-espresso (in progress).

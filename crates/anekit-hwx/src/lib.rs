@@ -1,0 +1,1 @@
+//! anekit-hwx (in progress).

@@ -1,0 +1,1 @@
+//! anekit-ir (in progress).

@@ -1,0 +1,1 @@
+//! anekit-mil (in progress).
