@@ -5,4 +5,6 @@ pub mod espresso;
 pub mod hwx;
 pub mod inspect;
 pub mod mil;
+pub mod mil_check;
+pub mod mil_fmt;
 pub mod pbze;
