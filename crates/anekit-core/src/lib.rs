@@ -12,7 +12,10 @@
 
 pub mod corpus;
 pub mod dtype;
+pub mod npy;
 pub mod reader;
+pub mod tensor;
 
 pub use dtype::DType;
 pub use reader::{ReadError, Reader, align_up};
+pub use tensor::{ConvertError, TensorData};
