@@ -21,7 +21,10 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
 fn expected(name: &str) -> Option<Kind> {
     Some(if name.ends_with(".mil") {
         Kind::MilText
-    } else if name.ends_with(".hwx") || name.contains(".hwx.") {
+    } else if name.ends_with(".hwx")
+        || name.ends_with(".hwx.golden")
+        || name.ends_with(".hwx.signed")
+    {
         Kind::Hwx
     } else if name.ends_with("weight.bin") {
         Kind::BlobStorage
