@@ -411,7 +411,8 @@ fn current_files_match_reference_table_5_2() {
 fn tensor_layouts_and_descriptors_per_reference() {
     let Some(dir) = corpus() else { return };
     // (file, tensor, [n, c, h, w], strides n/c/h/w, flavor-3 extent) from §1.6, §1.7, §7.3.
-    let cases: [(&str, &str, [u64; 4], [u64; 4], u32); 6] = [
+    type Case = (&'static str, &'static str, [u64; 4], [u64; 4], u32);
+    let cases: [Case; 6] = [
         (
             "ops/relu.hwx",
             "image",
