@@ -13,5 +13,8 @@
 pub mod anec;
 pub mod asahi;
 pub mod container;
+pub mod disasm;
+pub mod program;
 pub mod regmap;
 pub mod td;
+pub mod zin;
