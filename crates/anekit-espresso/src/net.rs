@@ -196,7 +196,7 @@ pub fn split_blobs(s: &str) -> Vec<String> {
 }
 
 /// Padding as written by convolution and pool layers.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct Padding {
     pub top: Option<i64>,
     pub bottom: Option<i64>,
@@ -205,6 +205,8 @@ pub struct Padding {
     /// `pad_mode` (1 = "same" per espresso2onnx; unverified).
     pub mode: Option<i64>,
     pub fill_mode: Option<i64>,
+    /// `pad_value`.
+    pub value: Option<f64>,
 }
 
 impl Padding {
@@ -216,6 +218,7 @@ impl Padding {
             right: f.int("pad_r")?,
             mode: f.int("pad_mode")?,
             fill_mode: f.int("pad_fill_mode")?,
+            value: f.float("pad_value")?,
         })
     }
 }
@@ -235,7 +238,6 @@ pub struct Convolution {
     pub stride_x: Option<i64>,
     pub stride_y: Option<i64>,
     pub padding: Padding,
-    pub pad_value: Option<f64>,
     pub fused_relu: Option<bool>,
     pub fused_tanh: Option<bool>,
     pub has_batch_norm: Option<bool>,
@@ -248,7 +250,7 @@ pub struct Convolution {
 }
 
 /// `pool`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Pool {
     pub kind: Option<PoolKind>,
     pub size_x: Option<i64>,
@@ -647,7 +649,6 @@ fn parse_params<'a>(type_name: &str, f: &mut Fields<'a>) -> Result<LayerParams, 
             stride_x: f.int("stride_x")?,
             stride_y: f.int("stride_y")?,
             padding: Padding::read(f)?,
-            pad_value: f.float("pad_value")?,
             fused_relu: f.flag("fused_relu")?,
             fused_tanh: f.flag("fused_tanh")?,
             has_batch_norm: f.flag("has_batch_norm")?,
