@@ -63,12 +63,46 @@ fn inspect_file(path: &Path, kind: Kind, bytes: &[u8], ctx: &Ctx) -> CmdResult {
         Kind::MilText => inspect_mil(path, bytes, ctx),
         Kind::BlobStorage => super::blob::inspect(path, bytes, ctx),
         Kind::Npy => inspect_npy(path, bytes, ctx),
-        other => Err(miette!(
-            "{}: {} — no summary for this kind yet",
-            path.display(),
-            other.describe()
-        )),
+        Kind::Hwx => super::hwx_inspect::inspect_hwx(path, bytes, ctx),
+        Kind::Anec | Kind::AnecPayload => super::hwx_inspect::inspect_anec(path, bytes, ctx),
+        Kind::Pbze
+        | Kind::Lzfse
+        | Kind::EspressoNet
+        | Kind::EspressoShape
+        | Kind::EspressoWeights
+        | Kind::Plist => super::espresso::inspect(path, bytes, ctx),
+        Kind::MlModel | Kind::CoreMlData | Kind::Json | Kind::MlPackage | Kind::MlModelc => {
+            recognised_only(path, kind, bytes.len(), ctx)
+        }
+        Kind::Unknown => Err(miette!("{}: not a format anekit knows", path.display())),
     }
+}
+
+/// Kinds that are detected but not yet read in detail (Core ML protobufs and metadata come
+/// with the Core ML bundle reader): say what the file is, and that nothing more is known.
+fn recognised_only(path: &Path, kind: Kind, len: usize, ctx: &Ctx) -> CmdResult {
+    #[derive(Serialize)]
+    struct Recognised {
+        file: String,
+        kind: Kind,
+        bytes: usize,
+        detail: &'static str,
+    }
+    let r = Recognised {
+        file: path.display().to_string(),
+        kind,
+        bytes: len,
+        detail: "detected only; anekit does not summarise this kind yet",
+    };
+    ctx.emit(&r, || {
+        format!(
+            "{}: {} ({} bytes); {}",
+            r.file,
+            kind.describe(),
+            r.bytes,
+            r.detail
+        )
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
