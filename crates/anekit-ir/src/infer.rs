@@ -1,0 +1,1191 @@
+//! Type and shape inference, one function per op family, attached to registry entries
+//! ([`crate::ops::OpDef::infer`]). Semantics follow coremltools' `type_inference` methods
+//! (reference/mil-text.md §6, [source]); unknown dims (`?`) propagate as unknown.
+
+use crate::ir::ConstData;
+use crate::ops::Opset;
+use crate::types::{Dim, TensorType, Type};
+use anekit_core::DType;
+
+/// Inference for one op: the result types, in order.
+pub type InferFn = fn(&InferCtx<'_>) -> Result<Vec<Type>, InferError>;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InferError {
+    /// The inputs are inconsistent (a real error in the program).
+    Invalid(String),
+    /// The result cannot be known statically (e.g. a reshape to a non-constant shape of unknown
+    /// length); the declared type is trusted.
+    Unknowable,
+}
+
+fn invalid<T>(msg: impl Into<String>) -> Result<T, InferError> {
+    Err(InferError::Invalid(msg.into()))
+}
+
+/// One input as inference sees it: its type and, when it is a constant, its value.
+#[derive(Debug, Clone)]
+pub enum ArgInfo<'a> {
+    One {
+        ty: &'a Type,
+        value: Option<&'a ConstData>,
+    },
+    Tuple(Vec<ArgInfo<'a>>),
+    /// Did not resolve (already reported).
+    Missing,
+}
+
+/// What an inference function gets: the op's bound inputs and how many results it declares.
+#[derive(Debug)]
+pub struct InferCtx<'a> {
+    pub opset: Opset,
+    pub args: Vec<(&'a str, ArgInfo<'a>)>,
+    pub result_count: usize,
+}
+
+impl<'a> InferCtx<'a> {
+    pub fn arg(&self, name: &str) -> Option<&ArgInfo<'a>> {
+        self.args.iter().find(|(n, _)| *n == name).map(|(_, a)| a)
+    }
+
+    /// The type of a single (non-tuple) input.
+    pub fn ty(&self, name: &str) -> Result<&'a Type, InferError> {
+        match self.arg(name) {
+            Some(ArgInfo::One { ty, .. }) => Ok(ty),
+            Some(ArgInfo::Missing) | None => Err(InferError::Unknowable),
+            Some(ArgInfo::Tuple(_)) => invalid(format!("input `{name}` is a tuple")),
+        }
+    }
+
+    pub fn tensor(&self, name: &str) -> Result<&'a TensorType, InferError> {
+        match self.ty(name)? {
+            Type::Tensor(t) => Ok(t),
+            other => invalid(format!(
+                "input `{name}` is a {}, expected a tensor",
+                other.kind_name()
+            )),
+        }
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.arg(name).is_some()
+    }
+
+    fn value(&self, name: &str) -> Option<&'a ConstData> {
+        match self.arg(name) {
+            Some(ArgInfo::One { value, .. }) => *value,
+            _ => None,
+        }
+    }
+
+    /// The constant integer contents of an input (None when absent or not constant).
+    pub fn ints(&self, name: &str) -> Option<Vec<i64>> {
+        self.value(name)?.as_i64s()
+    }
+
+    /// A constant integer scalar (or one-element tensor).
+    pub fn int(&self, name: &str) -> Option<i64> {
+        match self.ints(name)?.as_slice() {
+            [v] => Some(*v),
+            _ => None,
+        }
+    }
+
+    pub fn bools(&self, name: &str) -> Option<Vec<bool>> {
+        self.value(name)?.as_bools().map(<[bool]>::to_vec)
+    }
+
+    pub fn bool(&self, name: &str) -> Option<bool> {
+        match self.value(name)?.as_bools()? {
+            [b] => Some(*b),
+            _ => None,
+        }
+    }
+
+    pub fn string(&self, name: &str) -> Option<&'a str> {
+        self.value(name)?.as_str()
+    }
+
+    /// The tensors of a tuple input.
+    pub fn tuple(&self, name: &str) -> Result<Vec<&'a TensorType>, InferError> {
+        match self.arg(name) {
+            Some(ArgInfo::Tuple(items)) => items
+                .iter()
+                .map(|a| match a {
+                    ArgInfo::One {
+                        ty: Type::Tensor(t),
+                        ..
+                    } => Ok(t),
+                    ArgInfo::One { ty, .. } => invalid(format!(
+                        "an item of `{name}` is a {}, expected a tensor",
+                        ty.kind_name()
+                    )),
+                    _ => Err(InferError::Unknowable),
+                })
+                .collect(),
+            Some(ArgInfo::One { .. }) => {
+                invalid(format!("input `{name}` must be a tuple `(a, b, ...)`"))
+            }
+            _ => Err(InferError::Unknowable),
+        }
+    }
+}
+
+/// Normalise a possibly negative axis for a tensor of rank `rank`.
+pub fn norm_axis(axis: i64, rank: usize) -> Result<usize, InferError> {
+    let r = rank as i64;
+    let a = if axis < 0 { axis + r } else { axis };
+    if (0..r).contains(&a) {
+        Ok(a as usize)
+    } else {
+        invalid(format!("axis {axis} is out of range for rank {rank}"))
+    }
+}
+
+fn one(t: TensorType) -> Result<Vec<Type>, InferError> {
+    Ok(vec![Type::Tensor(t)])
+}
+
+fn known(n: u64) -> Dim {
+    Dim::Known(n)
+}
+
+fn dim_from_i64(v: i64) -> Dim {
+    u64::try_from(v).map_or(Dim::Unknown, Dim::Known)
+}
+
+fn dtype_named(name: &str, input: &str) -> Result<DType, InferError> {
+    match DType::from_mil_name(name) {
+        Some(d) => Ok(d),
+        None => invalid(format!("`{input}` names unknown dtype \"{name}\"")),
+    }
+}
+
+// ---- elementwise ----
+
+pub fn same_as_x(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
+    Ok(vec![c.ty("x")?.clone()])
+}
+
+pub fn same_as_data(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
+    one(c.tensor("data")?.clone())
+}
+
+pub fn cast(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
+    let x = c.tensor("x")?;
+    let dtype = c.string("dtype").ok_or(InferError::Unknowable)?;
+    one(TensorType::new(
+        dtype_named(dtype, "dtype")?,
+        x.shape.clone(),
+    ))
+}
+
+/// Numpy broadcasting of two shapes.
+pub fn broadcast(a: &[Dim], b: &[Dim]) -> Result<Vec<Dim>, InferError> {
+    let rank = a.len().max(b.len());
+    let pad = |s: &[Dim], i: usize| -> Dim {
+        let offset = rank - s.len();
+        if i < offset {
+            Dim::Known(1)
+        } else {
+            s.get(i - offset).copied().unwrap_or(Dim::Unknown)
+        }
+    };
+    (0..rank)
+        .map(|i| match (pad(a, i), pad(b, i)) {
+            (Dim::Known(1), d) | (d, Dim::Known(1)) => Ok(d),
+            (Dim::Known(x), Dim::Known(y)) if x == y => Ok(Dim::Known(x)),
+            (Dim::Known(x), Dim::Known(y)) => invalid(format!(
+                "shapes {} and {} do not broadcast (dim {x} vs {y})",
+                fmt_shape(a),
+                fmt_shape(b)
+            )),
+            (Dim::Known(x), Dim::Unknown) | (Dim::Unknown, Dim::Known(x)) => Ok(Dim::Known(x)),
+            (Dim::Unknown, Dim::Unknown) => Ok(Dim::Unknown),
+        })
+        .collect()
+}
+
+pub fn fmt_shape(s: &[Dim]) -> String {
+    let parts: Vec<String> = s.iter().map(ToString::to_string).collect();
+    format!("[{}]", parts.join(", "))
+}
+
+fn same_dtype(a: &TensorType, b: &TensorType, an: &str, bn: &str) -> Result<(), InferError> {
+    if a.dtype == b.dtype {
+        Ok(())
+    } else {
+        invalid(format!("`{an}` is {} but `{bn}` is {}", a.dtype, b.dtype))
+    }
+}
+
+pub fn binary_arith(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
+    let (x, y) = (c.tensor("x")?, c.tensor("y")?);
+    same_dtype(x, y, "x", "y")?;
+    one(TensorType::new(x.dtype, broadcast(&x.shape, &y.shape)?))
+}
+
+pub fn binary_compare(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
+    let (x, y) = (c.tensor("x")?, c.tensor("y")?);
+    same_dtype(x, y, "x", "y")?;
+    one(TensorType::new(DType::Bool, broadcast(&x.shape, &y.shape)?))
+}
+
+pub fn select(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
+    let (cond, a, b) = (c.tensor("cond")?, c.tensor("a")?, c.tensor("b")?);
+    same_dtype(a, b, "a", "b")?;
+    let ab = broadcast(&a.shape, &b.shape)?;
+    one(TensorType::new(a.dtype, broadcast(&cond.shape, &ab)?))
+}
+
+// ---- linear algebra ----
+
+fn check_eq(a: Dim, b: Dim, what: impl FnOnce() -> String) -> Result<(), InferError> {
+    match (a, b) {
+        (Dim::Known(x), Dim::Known(y)) if x != y => invalid(format!("{} ({x} vs {y})", what())),
+        _ => Ok(()),
+    }
+}
+
+fn last(s: &[Dim]) -> Dim {
+    s.last().copied().unwrap_or(Dim::Unknown)
+}
+
+fn at(s: &[Dim], i: usize) -> Dim {
+    s.get(i).copied().unwrap_or(Dim::Unknown)
+}
+
+pub fn linear(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
+    let (x, w) = (c.tensor("x")?, c.tensor("weight")?);
+    if x.rank() == 0 {
+        return invalid("`x` must have rank >= 1");
+    }
+    if w.rank() != 2 {
+        return invalid(format!(
+            "`weight` must have rank 2 ([out, in]), has rank {}",
+            w.rank()
+        ));
+    }
+    check_eq(last(&x.shape), at(&w.shape, 1), || {
+        "the last dim of `x` must equal dim 1 of `weight`".into()
+    })?;
+    if let Ok(b) = c.tensor("bias") {
+        check_eq(last(&b.shape), at(&w.shape, 0), || {
+            "`bias` length must equal dim 0 of `weight`".into()
+        })?;
+    }
+    let mut shape = x.shape.clone();
+    if let Some(l) = shape.last_mut() {
+        *l = at(&w.shape, 0);
+    }
+    one(TensorType::new(x.dtype, shape))
+}
+
+pub fn matmul(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
+    let (x, y) = (c.tensor("x")?, c.tensor("y")?);
+    same_dtype(x, y, "x", "y")?;
+    let tx = c.bool("transpose_x").unwrap_or(false);
+    let ty = c.bool("transpose_y").unwrap_or(false);
+    if x.rank() == 0 || y.rank() == 0 {
+        return invalid("matmul inputs must have rank >= 1");
+    }
+    // Rank-1 operands are promoted to matrices and the added dim removed afterwards (numpy).
+    let mut xs = x.shape.clone();
+    let mut ys = y.shape.clone();
+    let x_vec = xs.len() == 1;
+    let y_vec = ys.len() == 1;
+    if x_vec {
+        xs.insert(0, known(1));
+    } else if tx {
+        let n = xs.len();
+        xs.swap(n - 2, n - 1);
+    }
+    if y_vec {
+        ys.push(known(1));
+    } else if ty {
+        let n = ys.len();
+        ys.swap(n - 2, n - 1);
+    }
+    let (xn, yn) = (xs.len(), ys.len());
+    check_eq(at(&xs, xn - 1), at(&ys, yn - 2), || {
+        "the inner dimensions of `x` and `y` differ".into()
+    })?;
+    let mut shape = broadcast(
+        xs.get(..xn - 2).unwrap_or_default(),
+        ys.get(..yn - 2).unwrap_or_default(),
+    )?;
+    if !x_vec {
+        shape.push(at(&xs, xn - 2));
+    }
+    if !y_vec {
+        shape.push(at(&ys, yn - 1));
+    }
+    one(TensorType::new(x.dtype, shape))
+}
+
+// ---- convolution and pooling ----
+
+/// Output length of one spatial dim (coremltools `spatial_dimensions_out_shape`).
+fn conv_out(
+    input: Dim,
+    kernel: u64,
+    stride: u64,
+    dilation: u64,
+    pad: (u64, u64),
+    pad_type: &str,
+    ceil_mode: bool,
+) -> Result<Dim, InferError> {
+    let Dim::Known(n) = input else {
+        return Ok(Dim::Unknown);
+    };
+    if stride == 0 || dilation == 0 {
+        return invalid("strides and dilations must be positive");
+    }
+    let eff = kernel
+        .saturating_sub(1)
+        .saturating_mul(dilation)
+        .saturating_add(1);
+    let padded = match pad_type {
+        "valid" => n,
+        "custom" => n.saturating_add(pad.0).saturating_add(pad.1),
+        "same" | "same_lower" => return Ok(known(n.div_ceil(stride))),
+        other => return invalid(format!("unknown pad_type \"{other}\"")),
+    };
+    if padded < eff {
+        return invalid(format!(
+            "spatial size {padded} (after padding) is smaller than the effective kernel size {eff}"
+        ));
+    }
+    let span = padded - eff;
+    Ok(known(
+        if ceil_mode {
+            span.div_ceil(stride)
+        } else {
+            span / stride
+        } + 1,
+    ))
+}
+
+fn positive_list(
+    c: &InferCtx<'_>,
+    name: &str,
+    len: usize,
+    default: u64,
+) -> Result<Vec<u64>, InferError> {
+    match c.ints(name) {
+        None if c.has(name) => Err(InferError::Unknowable),
+        None => Ok(vec![default; len]),
+        Some(v) if v.len() == len => v
+            .iter()
+            .map(|&i| {
+                u64::try_from(i)
+                    .map_err(|_| InferError::Invalid(format!("`{name}` has a negative entry")))
+            })
+            .collect(),
+        Some(v) => invalid(format!("`{name}` has {} entries, expected {len}", v.len())),
+    }
+}
+
+fn pads(c: &InferCtx<'_>, spatial: usize, pad_type: &str) -> Result<Vec<(u64, u64)>, InferError> {
+    if pad_type != "custom" {
+        return Ok(vec![(0, 0); spatial]);
+    }
+    let p = positive_list(c, "pad", 2 * spatial, 0)?;
+    Ok(p.chunks(2)
+        .map(|ch| {
+            (
+                ch.first().copied().unwrap_or(0),
+                ch.get(1).copied().unwrap_or(0),
+            )
+        })
+        .collect())
+}
+
+pub fn conv(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
+    let (x, w) = (c.tensor("x")?, c.tensor("weight")?);
+    if x.rank() < 3 {
+        return invalid(format!(
+            "`x` must be [N, C, spatial...], has rank {}",
+            x.rank()
+        ));
+    }
+    if w.rank() != x.rank() {
+        return invalid(format!(
+            "`weight` has rank {} but `x` has rank {} (weight layout [C_out, C_in/groups, k...])",
+            w.rank(),
+            x.rank()
+        ));
+    }
+    let spatial = x.rank() - 2;
+    let groups = match c.int("groups") {
+        Some(g) if g >= 1 => g as u64,
+        Some(g) => return invalid(format!("groups must be >= 1, got {g}")),
+        None if c.has("groups") => return Err(InferError::Unknowable),
+        None => 1,
+    };
+    if let (Dim::Known(cin), Dim::Known(wc)) = (at(&x.shape, 1), at(&w.shape, 1))
+        && cin != wc.saturating_mul(groups)
+    {
+        return invalid(format!(
+            "`x` has {cin} channels but `weight` expects {wc} per group x {groups} group(s)"
+        ));
+    }
+    if let Ok(b) = c.tensor("bias") {
+        check_eq(last(&b.shape), at(&w.shape, 0), || {
+            "`bias` length must equal the output channels (dim 0 of `weight`)".into()
+        })?;
+    }
+    let pad_type = match c.string("pad_type") {
+        Some(p) => p,
+        None if c.has("pad_type") => return Err(InferError::Unknowable),
+        None => "valid",
+    };
+    let strides = positive_list(c, "strides", spatial, 1)?;
+    let dilations = positive_list(c, "dilations", spatial, 1)?;
+    let pad = pads(c, spatial, pad_type)?;
+    let mut shape = vec![at(&x.shape, 0), at(&w.shape, 0)];
+    for i in 0..spatial {
+        let Dim::Known(k) = at(&w.shape, i + 2) else {
+            shape.push(Dim::Unknown);
+            continue;
+        };
+        shape.push(conv_out(
+            at(&x.shape, i + 2),
+            k,
+            strides.get(i).copied().unwrap_or(1),
+            dilations.get(i).copied().unwrap_or(1),
+            pad.get(i).copied().unwrap_or((0, 0)),
+            pad_type,
+            false,
+        )?);
+    }
+    one(TensorType::new(x.dtype, shape))
+}
+
+pub fn pool(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
+    let x = c.tensor("x")?;
+    if x.rank() < 3 {
+        return invalid(format!(
+            "`x` must be [N, C, spatial...], has rank {}",
+            x.rank()
+        ));
+    }
+    let spatial = x.rank() - 2;
+    let kernel = positive_list(c, "kernel_sizes", spatial, 1)?;
+    let strides = positive_list(c, "strides", spatial, 1)?;
+    let pad_type = c.string("pad_type").ok_or(InferError::Unknowable)?;
+    let pad = pads(c, spatial, pad_type)?;
+    let ceil_mode = c.bool("ceil_mode").unwrap_or(false);
+    let mut shape = vec![at(&x.shape, 0), at(&x.shape, 1)];
+    for i in 0..spatial {
+        shape.push(conv_out(
+            at(&x.shape, i + 2),
+            kernel.get(i).copied().unwrap_or(1),
+            strides.get(i).copied().unwrap_or(1),
+            1,
+            pad.get(i).copied().unwrap_or((0, 0)),
+            pad_type,
+            ceil_mode,
+        )?);
+    }
+    one(TensorType::new(x.dtype, shape))
+}
+
+// ---- shape manipulation ----
+
+pub fn reshape(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
+    let x = c.tensor("x")?;
+    let Some(target) = c.ints("shape") else {
+        // Dynamic shape: the rank is the length of the shape tensor, when known.
+        let s = c.tensor("shape")?;
+        return match s.shape.as_slice() {
+            [Dim::Known(n)] => one(TensorType::new(x.dtype, vec![Dim::Unknown; *n as usize])),
+            _ => Err(InferError::Unknowable),
+        };
+    };
+    let mut dims = Vec::with_capacity(target.len());
+    let mut infer_at = None;
+    for (i, &t) in target.iter().enumerate() {
+        dims.push(match t {
+            -1 if infer_at.is_none() => {
+                infer_at = Some(i);
+                Dim::Unknown
+            }
+            -1 => return invalid("`shape` has more than one -1"),
+            // 0 copies the input dim at the same position (coremltools reshape semantics).
+            0 => at(&x.shape, i),
+            t if t > 0 => known(t as u64),
+            t => return invalid(format!("`shape` has invalid entry {t}")),
+        });
+    }
+    let total = x.element_count();
+    let rest: Option<u64> = dims
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| Some(*i) != infer_at)
+        .try_fold(1u64, |acc, (_, d)| acc.checked_mul(d.known()?));
+    if let (Some(total), Some(rest)) = (total, rest) {
+        match infer_at {
+            Some(i) => {
+                if rest == 0 || total % rest != 0 {
+                    return invalid(format!(
+                        "cannot reshape {} ({total} elements) to {target:?}",
+                        fmt_shape(&x.shape)
+                    ));
+                }
+                if let Some(d) = dims.get_mut(i) {
+                    *d = known(total / rest);
+                }
+            }
+            None if rest != total => {
+                return invalid(format!(
+                    "cannot reshape {} ({total} elements) to {target:?} ({rest} elements)",
+                    fmt_shape(&x.shape)
+                ));
+            }
+            None => {}
+        }
+    }
+    one(TensorType::new(x.dtype, dims))
+}
+
+pub fn transpose(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
+    let x = c.tensor("x")?;
+    let perm = c.ints("perm").ok_or(InferError::Unknowable)?;
+    if perm.len() != x.rank() {
+        return invalid(format!(
+            "`perm` has {} entries but `x` has rank {}",
+            perm.len(),
+            x.rank()
+        ));
+    }
+    let mut seen = vec![false; x.rank()];
+    let mut shape = Vec::with_capacity(x.rank());
+    for &p in &perm {
+        let a = norm_axis(p, x.rank())?;
+        match seen.get_mut(a) {
+            Some(s) if !*s => *s = true,
+            _ => return invalid(format!("`perm` {perm:?} is not a permutation")),
+        }
+        shape.push(at(&x.shape, a));
+    }
+    one(TensorType::new(x.dtype, shape))
+}
+
+fn sum_dims(a: Dim, b: Dim) -> Dim {
+    match (a, b) {
+        (Dim::Known(x), Dim::Known(y)) => x.checked_add(y).map_or(Dim::Unknown, Dim::Known),
+        _ => Dim::Unknown,
+    }
+}
+
+fn merge_dims(a: Dim, b: Dim) -> Dim {
+    if a == Dim::Unknown { b } else { a }
+}
+
+pub fn concat(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
+    let values = c.tuple("values")?;
+    let axis = c.int("axis").ok_or(InferError::Unknowable)?;
+    let Some(first) = values.first() else {
+        return invalid("`values` is empty");
+    };
+    let rank = first.rank();
+    let axis = norm_axis(axis, rank)?;
+    let mut shape = first.shape.clone();
+    for (n, v) in values.iter().enumerate().skip(1) {
+        same_dtype(first, v, "values[0]", &format!("values[{n}]"))?;
+        if v.rank() != rank {
+            return invalid(format!(
+                "values[{n}] has rank {} but values[0] has rank {rank}",
+                v.rank()
+            ));
+        }
+        for (i, (s, d)) in shape.iter_mut().zip(&v.shape).enumerate() {
+            if i == axis {
+                *s = sum_dims(*s, *d);
+            } else {
+                check_eq(*s, *d, || format!("values[{n}] differs in dim {i}"))?;
+                *s = merge_dims(*s, *d);
+            }
+        }
+    }
+    one(TensorType::new(first.dtype, shape))
+}
+
+pub fn stack(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
+    let values = c.tuple("values")?;
+    let axis = c.int("axis").ok_or(InferError::Unknowable)?;
+    let Some(first) = values.first() else {
+        return invalid("`values` is empty");
+    };
+    let mut shape = first.shape.clone();
+    for (n, v) in values.iter().enumerate().skip(1) {
+        same_dtype(first, v, "values[0]", &format!("values[{n}]"))?;
+        if v.rank() != shape.len() {
+            return invalid(format!(
+                "values[{n}] has rank {} but values[0] has rank {}",
+                v.rank(),
+                shape.len()
+            ));
+        }
+        for (i, (s, d)) in shape.iter_mut().zip(&v.shape).enumerate() {
+            check_eq(*s, *d, || format!("values[{n}] differs in dim {i}"))?;
+            *s = merge_dims(*s, *d);
+        }
+    }
+    let axis = norm_axis(axis, shape.len() + 1)?;
+    shape.insert(axis, known(values.len() as u64));
+    one(TensorType::new(first.dtype, shape))
+}
+
+pub fn split(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
+    let x = c.tensor("x")?;
+    let axis = norm_axis(c.int("axis").ok_or(InferError::Unknowable)?, x.rank())?;
+    let n = at(&x.shape, axis);
+    let sizes: Vec<Dim> = if let Some(sizes) = c.ints("split_sizes") {
+        if let Dim::Known(n) = n {
+            let total: i64 = sizes.iter().sum();
+            if total != n as i64 {
+                return invalid(format!(
+                    "`split_sizes` {sizes:?} sum to {total}, but dim {axis} is {n}"
+                ));
+            }
+        }
+        sizes.into_iter().map(dim_from_i64).collect()
+    } else if c.has("split_sizes") {
+        vec![Dim::Unknown; c.result_count]
+    } else {
+        let parts = match c.int("num_splits") {
+            Some(p) if p > 0 => p as u64,
+            Some(p) => return invalid(format!("num_splits must be positive, got {p}")),
+            None if c.has("num_splits") => return Err(InferError::Unknowable),
+            None => c.result_count as u64,
+        };
+        match n {
+            Dim::Known(n) if parts > 0 && n % parts == 0 => vec![known(n / parts); parts as usize],
+            Dim::Known(n) => {
+                return invalid(format!(
+                    "dim {axis} of size {n} does not split into {parts} equal parts"
+                ));
+            }
+            Dim::Unknown => vec![Dim::Unknown; parts as usize],
+        }
+    };
+    Ok(sizes
+        .into_iter()
+        .map(|d| {
+            let mut shape = x.shape.clone();
+            if let Some(s) = shape.get_mut(axis) {
+                *s = d;
+            }
+            Type::Tensor(TensorType::new(x.dtype, shape))
+        })
+        .collect())
+}
+
+/// Length of python `range(dim)[begin:end:stride]`, begin/end None meaning "from the start/to the end".
+fn slice_len(dim: i64, begin: Option<i64>, end: Option<i64>, stride: i64) -> i64 {
+    let clamp = |v: i64, lo: i64, hi: i64| v.max(lo).min(hi);
+    let norm = |v: i64| if v < 0 { v + dim } else { v };
+    if stride > 0 {
+        let b = begin.map_or(0, |b| clamp(norm(b), 0, dim));
+        let e = end.map_or(dim, |e| clamp(norm(e), 0, dim));
+        if e > b {
+            (e - b + stride - 1) / stride
+        } else {
+            0
+        }
+    } else {
+        let b = begin.map_or(dim - 1, |b| clamp(norm(b), -1, dim - 1));
+        let e = end.map_or(-1, |e| clamp(norm(e), -1, dim - 1));
+        let s = -stride;
+        if b > e { (b - e + s - 1) / s } else { 0 }
+    }
+}
+
+pub fn slice_by_index(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
+    let x = c.tensor("x")?;
+    let r = x.rank();
+    let begin = c.ints("begin");
+    let end = c.ints("end");
+    let stride = c.ints("stride");
+    let mask = |name: &str| -> Result<Vec<bool>, InferError> {
+        match c.bools(name) {
+            Some(m) if m.len() == r => Ok(m),
+            Some(m) => invalid(format!("`{name}` has {} entries, expected {r}", m.len())),
+            None if c.has(name) => Err(InferError::Unknowable),
+            None => Ok(vec![false; r]),
+        }
+    };
+    let (begin_mask, end_mask, squeeze_mask) = (
+        mask("begin_mask")?,
+        mask("end_mask")?,
+        mask("squeeze_mask")?,
+    );
+    for (name, v) in [("begin", &begin), ("end", &end), ("stride", &stride)] {
+        if let Some(v) = v
+            && v.len() != r
+        {
+            return invalid(format!(
+                "`{name}` has {} entries but `x` has rank {r}",
+                v.len()
+            ));
+        }
+    }
+    if c.has("stride") && stride.is_none() {
+        return one(TensorType::new(
+            x.dtype,
+            vec![Dim::Unknown; r - squeeze_mask.iter().filter(|&&s| s).count()],
+        ));
+    }
+    let mut shape = Vec::with_capacity(r);
+    for i in 0..r {
+        if squeeze_mask.get(i).copied().unwrap_or(false) {
+            continue;
+        }
+        let st = stride.as_ref().and_then(|s| s.get(i).copied()).unwrap_or(1);
+        if st == 0 {
+            return invalid(format!("`stride` entry {i} is 0"));
+        }
+        let bm = begin_mask.get(i).copied().unwrap_or(false);
+        let em = end_mask.get(i).copied().unwrap_or(false);
+        let b = if bm {
+            Some(None)
+        } else {
+            begin.as_ref().and_then(|v| v.get(i)).map(|&b| Some(b))
+        };
+        let e = if em {
+            Some(None)
+        } else {
+            end.as_ref().and_then(|v| v.get(i)).map(|&e| Some(e))
+        };
+        let d = match (at(&x.shape, i), b, e) {
+            (Dim::Known(n), Some(b), Some(e)) => known(slice_len(n as i64, b, e, st).max(0) as u64),
+            // Non-negative constant bounds give the size without knowing the dim.
+            (Dim::Unknown, Some(Some(b)), Some(Some(e))) if b >= 0 && e >= 0 && st > 0 => {
+                known(if e > b {
+                    ((e - b + st - 1) / st) as u64
+                } else {
+                    0
+                })
+            }
+            _ => Dim::Unknown,
+        };
+        shape.push(d);
+    }
+    one(TensorType::new(x.dtype, shape))
+}
+
+pub fn slice_by_size(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
+    let x = c.tensor("x")?;
+    let r = x.rank();
+    let Some(size) = c.ints("size") else {
+        return one(TensorType::new(x.dtype, vec![Dim::Unknown; r]));
+    };
+    if size.len() != r {
+        return invalid(format!(
+            "`size` has {} entries but `x` has rank {r}",
+            size.len()
+        ));
+    }
+    let begin = c.ints("begin");
+    let mut shape = Vec::with_capacity(r);
+    for (i, &s) in size.iter().enumerate() {
+        let n = at(&x.shape, i);
+        let b = begin.as_ref().and_then(|b| b.get(i).copied());
+        let d = match s {
+            -1 => match (n, b) {
+                (Dim::Known(n), Some(b)) => {
+                    let b = if b < 0 { b + n as i64 } else { b };
+                    dim_from_i64(n as i64 - b)
+                }
+                _ => Dim::Unknown,
+            },
+            s if s >= 0 => {
+                if let (Dim::Known(n), Some(b)) = (n, b) {
+                    let b0 = if b < 0 { b + n as i64 } else { b };
+                    if b0 < 0 || b0 + s > n as i64 {
+                        return invalid(format!(
+                            "slice [{b}, {b}+{s}) is out of range for dim {i} of size {n}"
+                        ));
+                    }
+                }
+                known(s as u64)
+            }
+            s => return invalid(format!("`size` entry {i} is {s}")),
+        };
+        shape.push(d);
+    }
+    one(TensorType::new(x.dtype, shape))
+}
+
+pub fn squeeze(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
+    let x = c.tensor("x")?;
+    let drop: Vec<usize> = match c.ints("axes") {
+        Some(axes) => axes
+            .iter()
+            .map(|&a| norm_axis(a, x.rank()))
+            .collect::<Result<_, _>>()?,
+        None if c.has("axes") => return Err(InferError::Unknowable),
+        None => {
+            if x.shape.contains(&Dim::Unknown) {
+                return Err(InferError::Unknowable);
+            }
+            (0..x.rank())
+                .filter(|&i| at(&x.shape, i) == known(1))
+                .collect()
+        }
+    };
+    for &a in &drop {
+        if let Dim::Known(n) = at(&x.shape, a)
+            && n != 1
+        {
+            return invalid(format!("cannot squeeze dim {a} of size {n}"));
+        }
+    }
+    let shape = (0..x.rank())
+        .filter(|i| !drop.contains(i))
+        .map(|i| at(&x.shape, i))
+        .collect();
+    one(TensorType::new(x.dtype, shape))
+}
+
+pub fn expand_dims(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
+    let x = c.tensor("x")?;
+    let axes = c.ints("axes").ok_or(InferError::Unknowable)?;
+    let out_rank = x.rank() + axes.len();
+    let mut new: Vec<usize> = axes
+        .iter()
+        .map(|&a| norm_axis(a, out_rank))
+        .collect::<Result<_, _>>()?;
+    new.sort_unstable();
+    new.dedup();
+    if new.len() != axes.len() {
+        return invalid(format!("`axes` {axes:?} has repeated entries"));
+    }
+    let mut rest = x.shape.iter();
+    let shape = (0..out_rank)
+        .map(|i| {
+            if new.contains(&i) {
+                known(1)
+            } else {
+                rest.next().copied().unwrap_or(Dim::Unknown)
+            }
+        })
+        .collect();
+    one(TensorType::new(x.dtype, shape))
+}
+
+pub fn flatten2d(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
+    let x = c.tensor("x")?;
+    let axis = c.int("axis").unwrap_or(1);
+    let axis = if axis < 0 {
+        axis + x.rank() as i64
+    } else {
+        axis
+    };
+    if axis < 0 || axis > x.rank() as i64 {
+        return invalid(format!("axis {axis} is out of range for rank {}", x.rank()));
+    }
+    let prod = |s: &[Dim]| {
+        s.iter()
+            .try_fold(1u64, |a, d| a.checked_mul(d.known()?))
+            .map_or(Dim::Unknown, known)
+    };
+    let (a, b) = x.shape.split_at(axis as usize);
+    one(TensorType::new(x.dtype, vec![prod(a), prod(b)]))
+}
+
+fn reduced(x: &TensorType, axes: &[usize], keep: bool) -> Vec<Dim> {
+    (0..x.rank())
+        .filter_map(|i| {
+            if axes.contains(&i) {
+                keep.then_some(known(1))
+            } else {
+                Some(at(&x.shape, i))
+            }
+        })
+        .collect()
+}
+
+pub fn reduce(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
+    let x = c.tensor("x")?;
+    let keep = c.bool("keep_dims").unwrap_or(false);
+    let axes: Vec<usize> = match c.ints("axes") {
+        Some(a) => a
+            .iter()
+            .map(|&a| norm_axis(a, x.rank()))
+            .collect::<Result<_, _>>()?,
+        None if c.has("axes") => return Err(InferError::Unknowable),
+        None => (0..x.rank()).collect(),
+    };
+    one(TensorType::new(x.dtype, reduced(x, &axes, keep)))
+}
+
+pub fn reduce_arg(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
+    let x = c.tensor("x")?;
+    let keep = c.bool("keep_dims").unwrap_or(false);
+    let axis = norm_axis(c.int("axis").unwrap_or(-1), x.rank())?;
+    let dtype = match c.string("output_dtype") {
+        Some(d) => dtype_named(d, "output_dtype")?,
+        None => DType::Int32,
+    };
+    one(TensorType::new(dtype, reduced(x, &[axis], keep)))
+}
+
+// ---- gather, pad, tile, misc ----
+
+pub fn gather(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
+    let (x, idx) = (c.tensor("x")?, c.tensor("indices")?);
+    let axis = norm_axis(c.int("axis").unwrap_or(0), x.rank())?;
+    let batch_dims = c.int("batch_dims").unwrap_or(0);
+    let batch_dims = usize::try_from(if batch_dims < 0 {
+        batch_dims + idx.rank() as i64
+    } else {
+        batch_dims
+    })
+    .map_err(|_| InferError::Invalid("`batch_dims` is out of range".into()))?;
+    if batch_dims > axis || batch_dims > idx.rank() {
+        return invalid(format!(
+            "`batch_dims` {batch_dims} must be <= axis {axis} and <= rank of `indices`"
+        ));
+    }
+    let mut shape: Vec<Dim> = x.shape.get(..axis).unwrap_or_default().to_vec();
+    shape.extend_from_slice(idx.shape.get(batch_dims..).unwrap_or_default());
+    shape.extend_from_slice(x.shape.get(axis + 1..).unwrap_or_default());
+    one(TensorType::new(x.dtype, shape))
+}
+
+pub fn gather_along_axis(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
+    let (x, idx) = (c.tensor("x")?, c.tensor("indices")?);
+    if x.rank() != idx.rank() {
+        return invalid(format!(
+            "`indices` has rank {} but `x` has rank {}",
+            idx.rank(),
+            x.rank()
+        ));
+    }
+    norm_axis(c.int("axis").unwrap_or(0), x.rank())?;
+    one(TensorType::new(x.dtype, idx.shape.clone()))
+}
+
+pub fn pad(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
+    let x = c.tensor("x")?;
+    let mut shape = x.shape.clone();
+    let Some(p) = c.ints("pad") else {
+        let pt = c.tensor("pad")?;
+        return match pt.shape.as_slice() {
+            [Dim::Known(n)] if (*n as usize) / 2 <= shape.len() => {
+                let k = (*n as usize) / 2;
+                let r = shape.len();
+                for d in shape.iter_mut().skip(r - k) {
+                    *d = Dim::Unknown;
+                }
+                one(TensorType::new(x.dtype, shape))
+            }
+            _ => Err(InferError::Unknowable),
+        };
+    };
+    if p.len() % 2 != 0 || p.len() / 2 > x.rank() {
+        return invalid(format!(
+            "`pad` has {} entries; expected an even number up to 2 x rank ({})",
+            p.len(),
+            2 * x.rank()
+        ));
+    }
+    let k = p.len() / 2;
+    let r = shape.len();
+    for (i, d) in shape.iter_mut().skip(r - k).enumerate() {
+        let before = p.get(2 * i).copied().unwrap_or(0);
+        let after = p.get(2 * i + 1).copied().unwrap_or(0);
+        if let Dim::Known(n) = *d {
+            let total = n as i64 + before + after;
+            if total < 0 {
+                return invalid(format!("padding makes dim {} negative", r - k + i));
+            }
+            *d = known(total as u64);
+        }
+    }
+    one(TensorType::new(x.dtype, shape))
+}
+
+pub fn tile(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
+    let x = c.tensor("x")?;
+    let Some(reps) = c.ints("reps") else {
+        return one(TensorType::new(x.dtype, vec![Dim::Unknown; x.rank()]));
+    };
+    if reps.len() != x.rank() {
+        return invalid(format!(
+            "`reps` has {} entries but `x` has rank {}",
+            reps.len(),
+            x.rank()
+        ));
+    }
+    let shape = x
+        .shape
+        .iter()
+        .zip(&reps)
+        .map(|(d, &r)| match (d, u64::try_from(r)) {
+            (Dim::Known(n), Ok(r)) => n.checked_mul(r).map_or(Dim::Unknown, known),
+            _ => Dim::Unknown,
+        })
+        .collect();
+    one(TensorType::new(x.dtype, shape))
+}
+
+pub fn shape(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
+    let x = c.tensor("x")?;
+    one(TensorType::known(DType::Int32, &[x.rank() as u64]))
+}
+
+pub fn range_1d(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
+    let start = c.tensor("start")?;
+    let len = match (c.int("start"), c.int("end"), c.int("step")) {
+        (Some(s), Some(e), Some(st)) if st != 0 => {
+            let n = (e - s + st - st.signum()) / st;
+            known(n.max(0) as u64)
+        }
+        (_, _, Some(0)) => return invalid("`step` is 0"),
+        _ => Dim::Unknown,
+    };
+    one(TensorType::new(start.dtype, vec![len]))
+}
+
+pub fn lstm(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
+    let x = c.tensor("x")?;
+    if x.rank() != 3 {
+        return invalid(format!(
+            "`x` must be [seq, batch, input], has rank {}",
+            x.rank()
+        ));
+    }
+    let whh = c.tensor("weight_hh")?;
+    let hidden = at(&whh.shape, 1);
+    let dirs = if c.string("direction") == Some("bidirectional") {
+        2
+    } else {
+        1
+    };
+    let out = match hidden {
+        Dim::Known(h) => known(h * dirs),
+        Dim::Unknown => Dim::Unknown,
+    };
+    let seq = if c.bool("output_sequence").unwrap_or(false) {
+        at(&x.shape, 0)
+    } else {
+        known(1)
+    };
+    let batch = at(&x.shape, 1);
+    Ok(vec![
+        TensorType::new(x.dtype, vec![seq, batch, out]).into(),
+        TensorType::new(x.dtype, vec![batch, out]).into(),
+        TensorType::new(x.dtype, vec![batch, out]).into(),
+    ])
+}
+
+pub fn topk(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
+    let x = c.tensor("x")?;
+    let axis = norm_axis(c.int("axis").unwrap_or(-1), x.rank())?;
+    let k = match c.int("k") {
+        Some(k) if k >= 0 => known(k as u64),
+        Some(k) => return invalid(format!("k must be >= 0, got {k}")),
+        None if c.has("k") => Dim::Unknown,
+        None => known(1),
+    };
+    let mut shape = x.shape.clone();
+    if let Some(d) = shape.get_mut(axis) {
+        *d = k;
+    }
+    let idx_dtype = match c.string("output_indices_dtype") {
+        Some(d) => dtype_named(d, "output_indices_dtype")?,
+        None => DType::Int32,
+    };
+    let mut out = vec![Type::Tensor(TensorType::new(x.dtype, shape.clone()))];
+    if c.bool("return_indices").unwrap_or(true) {
+        out.push(TensorType::new(idx_dtype, shape).into());
+    }
+    Ok(out)
+}
+
+pub fn sdpa(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
+    let (q, k, v) = (c.tensor("query")?, c.tensor("key")?, c.tensor("value")?);
+    if q.rank() < 3 || k.rank() < 3 || v.rank() < 3 {
+        return invalid("query, key and value must have rank >= 3");
+    }
+    check_eq(last(&q.shape), last(&k.shape), || {
+        "query and key differ in the embedding dim".into()
+    })?;
+    let mut shape = q.shape.clone();
+    if let Some(l) = shape.last_mut() {
+        *l = last(&v.shape);
+    }
+    one(TensorType::new(q.dtype, shape))
+}
+
+// ---- constexpr, state, tensor buffers ----
+
+pub fn constexpr_affine_dequantize(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
+    let (data, scale) = (c.tensor("quantized_data")?, c.tensor("scale")?);
+    one(TensorType::new(scale.dtype, data.shape.clone()))
+}
+
+pub fn constexpr_blockwise_shift_scale(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
+    let (data, scale) = (c.tensor("data")?, c.tensor("scale")?);
+    if data.rank() != scale.rank() {
+        return invalid(format!(
+            "`scale` has rank {} but `data` has rank {}",
+            scale.rank(),
+            data.rank()
+        ));
+    }
+    one(TensorType::new(scale.dtype, data.shape.clone()))
+}
+
+pub fn constexpr_cast(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
+    let src = c.tensor("source_val")?;
+    let d = c.string("output_dtype").ok_or(InferError::Unknowable)?;
+    one(TensorType::new(
+        dtype_named(d, "output_dtype")?,
+        src.shape.clone(),
+    ))
+}
+
+pub fn read_state(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
+    match c.ty("input")? {
+        Type::State(inner) => Ok(vec![(**inner).clone()]),
+        other => invalid(format!(
+            "`input` is a {}, expected a state",
+            other.kind_name()
+        )),
+    }
+}
+
+pub fn tensor_buffer_to_tensor(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
+    match c.ty("input")? {
+        Type::TensorBuffer { dtype, shape, .. } => one(TensorType::new(
+            *dtype,
+            shape.iter().map(|&d| dim_from_i64(d)).collect(),
+        )),
+        other => invalid(format!(
+            "`input` is a {}, expected a tensor_buffer",
+            other.kind_name()
+        )),
+    }
+}
+
+pub fn tensor_to_tensor_buffer(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
+    let x = c.tensor("input")?;
+    let shape = x
+        .shape
+        .iter()
+        .map(|d| d.known().and_then(|n| i64::try_from(n).ok()).unwrap_or(-1))
+        .collect();
+    // Strides and interleave factors are a compiler layout decision taken from the inputs when
+    // given; only dtype and shape are compared (see types::mismatch).
+    Ok(vec![Type::TensorBuffer {
+        dtype: x.dtype,
+        shape,
+        strides: c.ints("strides").unwrap_or_default(),
+        interleave_factors: c.ints("interleave_factors").unwrap_or_default(),
+    }])
+}
