@@ -15,6 +15,11 @@ use anekit_core::DType;
 /// an error instead of a stack overflow.
 pub const MAX_DEPTH: usize = 256;
 
+/// A block counts as this many nesting levels: a statement with nested blocks takes far more
+/// stack than a nested type or list, so at most 31 blocks nest inside a function body (real
+/// files have none; coremltools programs nest a few).
+const BLOCK_DEPTH_COST: usize = 8;
+
 /// Parse a MIL text program.
 pub fn parse(src: &str) -> Result<Program, ParseError> {
     let mut p = Parser {
@@ -70,6 +75,28 @@ const fn hex_value(b: u8) -> Option<u64> {
         b'A'..=b'F' => Some((b - b'A' + 10) as u64),
         _ => None,
     }
+}
+
+/// The dtype spelled `name`. Same table as [`DType::from_mil_name`], as a `match` because this
+/// runs for every type in the file and a match compiles to a length switch plus one compare.
+fn dtype_named(name: &str) -> Option<DType> {
+    let d = match name {
+        "bool" => DType::Bool,
+        "string" => DType::String,
+        "fp16" => DType::Fp16,
+        "fp32" => DType::Fp32,
+        "fp64" => DType::Fp64,
+        "int32" => DType::Int32,
+        "int64" => DType::Int64,
+        "int8" => DType::Int8,
+        "int16" => DType::Int16,
+        "uint8" => DType::Uint8,
+        "uint16" => DType::Uint16,
+        "uint32" => DType::Uint32,
+        "uint64" => DType::Uint64,
+        _ => return DType::from_mil_name(name),
+    };
+    Some(d)
 }
 
 /// A scalar leaf of a payload.
@@ -136,6 +163,8 @@ impl<'a> Parser<'a> {
         (Span::new(start, end), format!("`{}`", ch.escape_debug()))
     }
 
+    #[cold]
+    #[inline(never)]
     fn error(&mut self, expected: impl Into<String>) -> RawError {
         let (span, found) = self.found();
         RawError {
@@ -168,7 +197,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn expect(&mut self, c: u8, what: &str) -> PResult<()> {
+    fn expect(&mut self, c: u8, what: &'static str) -> PResult<()> {
         if self.eat(c) {
             Ok(())
         } else {
@@ -177,7 +206,11 @@ impl<'a> Parser<'a> {
     }
 
     fn enter(&mut self) -> PResult<()> {
-        self.depth += 1;
+        self.enter_by(1)
+    }
+
+    fn enter_by(&mut self, cost: usize) -> PResult<()> {
+        self.depth += cost;
         if self.depth > MAX_DEPTH {
             return Err(self.error(format!("at most {MAX_DEPTH} levels of nesting")));
         }
@@ -185,7 +218,11 @@ impl<'a> Parser<'a> {
     }
 
     fn leave(&mut self) {
-        self.depth = self.depth.saturating_sub(1);
+        self.leave_by(1);
+    }
+
+    fn leave_by(&mut self, cost: usize) {
+        self.depth = self.depth.saturating_sub(cost);
     }
 
     /// The identifier at the current position without consuming it.
@@ -216,7 +253,7 @@ impl<'a> Parser<'a> {
     }
 
     /// Consume the keyword `kw` (a whole identifier).
-    fn keyword(&mut self, kw: &str, what: &str) -> PResult<Span> {
+    fn keyword(&mut self, kw: &str, what: &'static str) -> PResult<Span> {
         match self.peek_ident() {
             Some((start, end)) if self.slice(start, end) == kw => {
                 self.pos = end;
@@ -335,7 +372,7 @@ impl<'a> Parser<'a> {
     }
 
     /// `TYPE NAME, ...` up to and including `)`; the `(` is already consumed.
-    fn params(&mut self, what: &str) -> PResult<Vec<Param>> {
+    fn params(&mut self, what: &'static str) -> PResult<Vec<Param>> {
         let mut params = Vec::new();
         if self.eat(b')') {
             return Ok(params);
@@ -345,16 +382,25 @@ impl<'a> Parser<'a> {
             if self.eat(b',') {
                 continue;
             }
-            self.expect(b')', &format!("`,` or `)` after a {what}"))?;
+            if !self.eat(b')') {
+                return Err(self.error(format!("`,` or `)` after a {what}")));
+            }
             return Ok(params);
         }
     }
 
-    fn param(&mut self, what: &str) -> PResult<Param> {
+    fn param(&mut self, what: &'static str) -> PResult<Param> {
         self.skip_ws();
         let start = self.pos;
         let ty = self.ty()?;
-        let name = self.ident(&format!("a name after the type of a {what}"))?;
+        let Some((s, e)) = self.peek_ident() else {
+            return Err(self.error(format!("a name after the type of a {what}")));
+        };
+        self.pos = e;
+        let name = Ident {
+            name: self.slice(s, e).to_string(),
+            span: Span::new(s, e),
+        };
         Ok(Param {
             ty,
             name,
@@ -363,7 +409,7 @@ impl<'a> Parser<'a> {
     }
 
     fn block(&mut self) -> PResult<Block> {
-        self.enter()?;
+        self.enter_by(BLOCK_DEPTH_COST)?;
         self.skip_ws();
         let start = self.pos;
         self.expect(b'{', "`{` opening a block")?;
@@ -375,6 +421,18 @@ impl<'a> Parser<'a> {
             statements.push(self.statement()?);
         }
         self.pos += 1;
+        let outputs = self.block_outputs()?;
+        self.leave_by(BLOCK_DEPTH_COST);
+        Ok(Block {
+            statements,
+            outputs,
+            span: Span::new(start, self.pos),
+        })
+    }
+
+    /// `-> (a, b)` after a block's `}`.
+    #[inline(never)]
+    fn block_outputs(&mut self) -> PResult<Vec<Ident>> {
         if !(self.eat(b'-') && self.peek_byte() == Some(b'>')) {
             return Err(self.error("`->` and the output list after a block's `}`"));
         }
@@ -391,12 +449,7 @@ impl<'a> Parser<'a> {
                 break;
             }
         }
-        self.leave();
-        Ok(Block {
-            statements,
-            outputs,
-            span: Span::new(start, self.pos),
-        })
+        Ok(outputs)
     }
 
     fn statement(&mut self) -> PResult<Statement> {
@@ -415,6 +468,30 @@ impl<'a> Parser<'a> {
         } else {
             None
         };
+        let args = self.arguments()?;
+        let attributes = if self.peek() == Some(b'[') {
+            self.attr_list()?
+        } else {
+            Vec::new()
+        };
+        let mut blocks = Vec::new();
+        while self.peek().is_some_and(is_ident_start) {
+            blocks.push(self.nested_block()?);
+        }
+        self.expect(b';', "`;` at the end of the statement")?;
+        Ok(Statement {
+            results,
+            op,
+            op_opset,
+            args,
+            attributes,
+            blocks,
+            span: Span::new(start, self.pos),
+        })
+    }
+
+    #[inline(never)]
+    fn arguments(&mut self) -> PResult<Vec<Argument>> {
         self.expect(b'(', "`(` opening the argument list")?;
         let mut args = Vec::new();
         if !self.eat(b')') {
@@ -427,33 +504,20 @@ impl<'a> Parser<'a> {
                 break;
             }
         }
-        let attributes = if self.peek() == Some(b'[') {
-            self.attr_list()?
-        } else {
-            Vec::new()
-        };
-        let mut blocks = Vec::new();
-        while self.peek().is_some_and(is_ident_start) {
-            let b_start = self.pos;
-            let name = self.ident("a nested block name")?;
-            self.expect(b'(', "`(` after the nested block name")?;
-            let params = self.params("nested block parameter")?;
-            let body = self.block()?;
-            blocks.push(NestedBlock {
-                name,
-                params,
-                body,
-                span: Span::new(b_start, self.pos),
-            });
-        }
-        self.expect(b';', "`;` at the end of the statement")?;
-        Ok(Statement {
-            results,
-            op,
-            op_opset,
-            args,
-            attributes,
-            blocks,
+        Ok(args)
+    }
+
+    #[inline(never)]
+    fn nested_block(&mut self) -> PResult<NestedBlock> {
+        let start = self.pos;
+        let name = self.ident("a nested block name")?;
+        self.expect(b'(', "`(` after the nested block name")?;
+        let params = self.params("nested block parameter")?;
+        let body = self.block()?;
+        Ok(NestedBlock {
+            name,
+            params,
+            body,
             span: Span::new(start, self.pos),
         })
     }
@@ -514,7 +578,7 @@ impl<'a> Parser<'a> {
                 word,
                 "tensor" | "list" | "dict" | "tuple" | "state" | "tensor_buffer"
             ),
-            Some(b'(') => DType::from_mil_name(word).is_some(),
+            Some(b'(') => dtype_named(word).is_some(),
             _ => false,
         }
     }
@@ -551,7 +615,7 @@ impl<'a> Parser<'a> {
             return Err(self.error("a dtype such as `fp16` or `int32`"));
         };
         let word = self.slice(s, e);
-        match DType::from_mil_name(word) {
+        match dtype_named(word) {
             Some(d) => {
                 self.pos = e;
                 Ok(d)
@@ -565,74 +629,111 @@ impl<'a> Parser<'a> {
     }
 
     fn ty(&mut self) -> PResult<Type> {
-        self.enter()?;
         let Some((s, e)) = self.peek_ident() else {
             return Err(self.error("a type (a dtype such as `fp16`, or `tensor<...>`)"));
         };
-        let word = self.slice(s, e);
-        let composite = matches!(
-            word,
-            "tensor" | "list" | "dict" | "tuple" | "state" | "tensor_buffer"
-        );
-        let kind = if !composite {
-            TypeKind::Scalar(self.dtype()?)
-        } else {
-            self.pos = e;
-            self.expect(b'<', &format!("`<` after `{word}`"))?;
-            match word {
-                "tensor" => {
-                    let dtype = self.dtype()?;
-                    self.expect(b',', "`,` and a shape after the tensor dtype")?;
-                    let shape = self.shape()?;
-                    TypeKind::Tensor { dtype, shape }
-                }
-                "list" => {
-                    let elem = Box::new(self.ty()?);
-                    self.expect(b',', "`,` and a length after the list element type")?;
-                    let len = self.dim("a list length (integer or `?`)")?;
-                    TypeKind::List { elem, len }
-                }
-                "dict" => {
-                    let key = Box::new(self.ty()?);
-                    self.expect(b',', "`,` after the dict key type")?;
-                    let value = Box::new(self.ty()?);
-                    TypeKind::Dict { key, value }
-                }
-                "tuple" => {
-                    let mut items = Vec::new();
-                    if self.peek() != Some(b'>') {
-                        items.push(self.ty()?);
-                        while self.eat(b',') {
-                            items.push(self.ty()?);
-                        }
-                    }
-                    TypeKind::Tuple(items)
-                }
-                "state" => TypeKind::State(Box::new(self.ty()?)),
-                _ => {
-                    let dtype = self.dtype()?;
-                    self.expect(b',', "`,` after the tensor_buffer dtype")?;
-                    let shape = self.named_int_list("shape")?;
-                    self.expect(b',', "`,` after the tensor_buffer shape")?;
-                    let strides = self.named_int_list("strides")?;
-                    self.expect(b',', "`,` after the tensor_buffer strides")?;
-                    let interleave_factors = self.named_int_list("interleave_factors")?;
-                    TypeKind::TensorBuffer {
-                        dtype,
-                        shape,
-                        strides,
-                        interleave_factors,
-                    }
-                }
-            }
+        // Each composite kind has its own function so that deep nesting only stacks the
+        // frames of the kinds actually nested (matters for the depth limit in debug builds).
+        let kind = match self.slice(s, e) {
+            "tensor" => self.tensor_ty(e)?,
+            "list" => self.list_ty(e)?,
+            "dict" => self.dict_ty(e)?,
+            "tuple" => self.tuple_ty(e)?,
+            "state" => self.state_ty(e)?,
+            "tensor_buffer" => self.tensor_buffer_ty(e)?,
+            _ => TypeKind::Scalar(self.dtype()?),
         };
-        if composite {
-            self.expect(b'>', &format!("`>` closing `{word}<...>`"))?;
-        }
-        self.leave();
         Ok(Type {
             kind,
             span: Span::new(s, self.pos),
+        })
+    }
+
+    /// Consume the keyword ending at `end` and the `<` after it.
+    fn open_angle(&mut self, end: usize, what: &'static str) -> PResult<()> {
+        self.pos = end;
+        self.expect(b'<', what)
+    }
+
+    fn close_angle(&mut self, what: &'static str) -> PResult<()> {
+        self.expect(b'>', what)
+    }
+
+    fn tensor_ty(&mut self, end: usize) -> PResult<TypeKind> {
+        self.open_angle(end, "`<` after `tensor`")?;
+        let dtype = self.dtype()?;
+        self.expect(b',', "`,` and a shape after the tensor dtype")?;
+        let shape = self.shape()?;
+        self.close_angle("`>` closing `tensor<...>`")?;
+        Ok(TypeKind::Tensor { dtype, shape })
+    }
+
+    #[inline(never)]
+    fn list_ty(&mut self, end: usize) -> PResult<TypeKind> {
+        self.open_angle(end, "`<` after `list`")?;
+        self.enter()?;
+        let elem = Box::new(self.ty()?);
+        self.leave();
+        self.expect(b',', "`,` and a length after the list element type")?;
+        let len = self.dim("a list length (integer or `?`)")?;
+        self.close_angle("`>` closing `list<...>`")?;
+        Ok(TypeKind::List { elem, len })
+    }
+
+    #[inline(never)]
+    fn dict_ty(&mut self, end: usize) -> PResult<TypeKind> {
+        self.open_angle(end, "`<` after `dict`")?;
+        self.enter()?;
+        let key = Box::new(self.ty()?);
+        self.expect(b',', "`,` after the dict key type")?;
+        let value = Box::new(self.ty()?);
+        self.leave();
+        self.close_angle("`>` closing `dict<...>`")?;
+        Ok(TypeKind::Dict { key, value })
+    }
+
+    #[inline(never)]
+    fn tuple_ty(&mut self, end: usize) -> PResult<TypeKind> {
+        self.open_angle(end, "`<` after `tuple`")?;
+        self.enter()?;
+        let mut items = Vec::new();
+        if self.peek() != Some(b'>') {
+            items.push(self.ty()?);
+            while self.eat(b',') {
+                items.push(self.ty()?);
+            }
+        }
+        self.leave();
+        self.close_angle("`>` closing `tuple<...>`")?;
+        Ok(TypeKind::Tuple(items))
+    }
+
+    #[inline(never)]
+    fn state_ty(&mut self, end: usize) -> PResult<TypeKind> {
+        self.open_angle(end, "`<` after `state`")?;
+        self.enter()?;
+        let inner = Box::new(self.ty()?);
+        self.leave();
+        self.close_angle("`>` closing `state<...>`")?;
+        Ok(TypeKind::State(inner))
+    }
+
+    #[inline(never)]
+    fn tensor_buffer_ty(&mut self, end: usize) -> PResult<TypeKind> {
+        self.open_angle(end, "`<` after `tensor_buffer`")?;
+        let dtype = self.dtype()?;
+        self.expect(b',', "`,` after the tensor_buffer dtype")?;
+        let shape = self.named_int_list("shape")?;
+        self.expect(b',', "`,` after the tensor_buffer shape")?;
+        let strides = self.named_int_list("strides")?;
+        self.expect(b',', "`,` after the tensor_buffer strides")?;
+        let interleave_factors = self.named_int_list("interleave_factors")?;
+        self.close_angle("`>` closing `tensor_buffer<...>`")?;
+        Ok(TypeKind::TensorBuffer {
+            dtype,
+            shape,
+            strides,
+            interleave_factors,
         })
     }
 
@@ -674,10 +775,13 @@ impl<'a> Parser<'a> {
     }
 
     /// `NAME = [i, ...]` inside `tensor_buffer<...>`.
-    fn named_int_list(&mut self, name: &str) -> PResult<Vec<i64>> {
-        self.keyword(name, &format!("`{name}=` in tensor_buffer<...>"))?;
-        self.expect(b'=', &format!("`=` after `{name}`"))?;
-        self.expect(b'[', &format!("`[` opening the {name} list"))?;
+    fn named_int_list(&mut self, name: &'static str) -> PResult<Vec<i64>> {
+        match self.peek_ident() {
+            Some((s, e)) if self.slice(s, e) == name => self.pos = e,
+            _ => return Err(self.error(format!("`{name}=` in tensor_buffer<...>"))),
+        }
+        self.expect(b'=', "`=` after a tensor_buffer field name")?;
+        self.expect(b'[', "`[` opening a tensor_buffer integer list")?;
         let mut items = Vec::new();
         if self.eat(b']') {
             return Ok(items);
@@ -700,7 +804,9 @@ impl<'a> Parser<'a> {
             if self.eat(b',') {
                 continue;
             }
-            self.expect(b']', &format!("`,` or `]` in the {name} list"))?;
+            if !self.eat(b']') {
+                return Err(self.error(format!("`,` or `]` in the {name} list")));
+            }
             return Ok(items);
         }
     }
@@ -726,75 +832,83 @@ impl<'a> Parser<'a> {
         let start = self.pos;
         let kind = match self.peek_byte() {
             Some(b'[') => return self.bracket(),
-            Some(b'{') => {
-                self.enter()?;
-                self.pos += 1;
-                let mut entries = Vec::new();
-                if !self.eat(b'}') {
-                    loop {
-                        self.skip_ws();
-                        let e_start = self.pos;
-                        self.expect(b'{', "`{` opening a dict entry `{key, value}`")?;
-                        let key = self.payload()?;
-                        self.expect(b',', "`,` between a dict key and its value")?;
-                        let value = self.payload()?;
-                        self.expect(b'}', "`}` closing a dict entry")?;
-                        entries.push(DictEntry {
-                            key,
-                            value,
-                            span: Span::new(e_start, self.pos),
-                        });
-                        if self.eat(b',') {
-                            continue;
-                        }
-                        self.expect(b'}', "`,` or `}` in a dict")?;
-                        break;
-                    }
-                }
-                self.leave();
-                PayloadKind::Dict(entries)
-            }
-            Some(b'(') => {
-                self.enter()?;
-                self.pos += 1;
-                let mut items = Vec::new();
-                if !self.eat(b')') {
-                    loop {
-                        items.push(self.payload()?);
-                        if self.eat(b',') {
-                            continue;
-                        }
-                        self.expect(b')', "`,` or `)` in a tuple value")?;
-                        break;
-                    }
-                }
-                self.leave();
-                PayloadKind::Tuple(items)
-            }
-            _ => {
-                if let Some((s, e)) = self.peek_ident()
-                    && self.slice(s, e) == "BLOBFILE"
-                {
-                    self.pos = e;
-                    PayloadKind::Blob(Box::new(self.blobfile(start)?))
-                } else {
-                    match self.scalar()? {
-                        Some(Scalar::Bool(b)) => PayloadKind::Bool(b),
-                        Some(Scalar::Int(i)) => PayloadKind::Int(i),
-                        Some(Scalar::Float(f)) => PayloadKind::Float(Float(f)),
-                        Some(Scalar::Str(s)) => PayloadKind::Str(s),
-                        None => {
-                            return Err(self.error(
-                                "a value (number, string, `true`, `false`, `[`, `{`, `(` or `BLOBFILE`)",
-                            ));
-                        }
-                    }
-                }
-            }
+            Some(b'{') => self.dict_payload()?,
+            Some(b'(') => self.tuple_payload()?,
+            _ => self.leaf_payload(start)?,
         };
         Ok(Payload {
             kind,
             span: Span::new(start, self.pos),
+        })
+    }
+
+    #[inline(never)]
+    fn dict_payload(&mut self) -> PResult<PayloadKind> {
+        self.enter()?;
+        self.pos += 1;
+        let mut entries = Vec::new();
+        if !self.eat(b'}') {
+            loop {
+                self.skip_ws();
+                let e_start = self.pos;
+                self.expect(b'{', "`{` opening a dict entry `{key, value}`")?;
+                let key = self.payload()?;
+                self.expect(b',', "`,` between a dict key and its value")?;
+                let value = self.payload()?;
+                self.expect(b'}', "`}` closing a dict entry")?;
+                entries.push(DictEntry {
+                    key,
+                    value,
+                    span: Span::new(e_start, self.pos),
+                });
+                if self.eat(b',') {
+                    continue;
+                }
+                self.expect(b'}', "`,` or `}` in a dict")?;
+                break;
+            }
+        }
+        self.leave();
+        Ok(PayloadKind::Dict(entries))
+    }
+
+    #[inline(never)]
+    fn tuple_payload(&mut self) -> PResult<PayloadKind> {
+        self.enter()?;
+        self.pos += 1;
+        let mut items = Vec::new();
+        if !self.eat(b')') {
+            loop {
+                items.push(self.payload()?);
+                if self.eat(b',') {
+                    continue;
+                }
+                self.expect(b')', "`,` or `)` in a tuple value")?;
+                break;
+            }
+        }
+        self.leave();
+        Ok(PayloadKind::Tuple(items))
+    }
+
+    /// A scalar or `BLOBFILE(...)`.
+    fn leaf_payload(&mut self, start: usize) -> PResult<PayloadKind> {
+        if let Some((s, e)) = self.peek_ident()
+            && self.slice(s, e) == "BLOBFILE"
+        {
+            self.pos = e;
+            return Ok(PayloadKind::Blob(Box::new(self.blobfile(start)?)));
+        }
+        Ok(match self.scalar()? {
+            Some(Scalar::Bool(b)) => PayloadKind::Bool(b),
+            Some(Scalar::Int(i)) => PayloadKind::Int(i),
+            Some(Scalar::Float(f)) => PayloadKind::Float(Float(f)),
+            Some(Scalar::Str(s)) => PayloadKind::Str(s),
+            None => {
+                return Err(self.error(
+                    "a value (number, string, `true`, `false`, `[`, `{`, `(` or `BLOBFILE`)",
+                ));
+            }
         })
     }
 
@@ -826,6 +940,11 @@ impl<'a> Parser<'a> {
         }
         // Not an array (or malformed): parse generically; this also reports any error.
         self.pos = start;
+        self.list_payload(start)
+    }
+
+    #[inline(never)]
+    fn list_payload(&mut self, start: usize) -> PResult<Payload> {
         self.enter()?;
         self.pos += 1;
         let mut items = Vec::new();
@@ -849,6 +968,7 @@ impl<'a> Parser<'a> {
     /// Fast path for tensor payloads: one pass, no recursion, no node per element. Returns
     /// `None` (position unspecified) when the text is not a rectangular list of same-kind
     /// scalars, or is malformed; the caller then re-parses it generically.
+    #[inline(never)]
     fn try_array(&mut self) -> Option<Array> {
         let max_levels = MAX_DEPTH.saturating_sub(self.depth);
         let mut shape: Vec<Option<usize>> = Vec::new();
@@ -991,10 +1111,18 @@ impl<'a> Parser<'a> {
                         Some(b't') => '\t',
                         Some(b'r') => '\r',
                         _ => {
-                            self.pos += 1;
-                            return Err(
-                                self.error("an escape `\\\"`, `\\\\`, `\\n`, `\\t` or `\\r`")
-                            );
+                            let len = 1 + self
+                                .src
+                                .get(self.pos + 1..)
+                                .and_then(|r| r.chars().next())
+                                .map_or(0, char::len_utf8);
+                            let span = Span::new(self.pos, self.pos + len);
+                            let text = self.slice(span.start, span.end);
+                            return Err(self.error_at(
+                                span,
+                                "an escape `\\\"`, `\\\\`, `\\n`, `\\t` or `\\r` in a string",
+                                format!("`{text}`"),
+                            ));
                         }
                     };
                     out.push(c);
@@ -1233,6 +1361,14 @@ fn compose_f64(mantissa: u64, exp: i64, sticky: bool) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dtype_match_agrees_with_the_core_table() {
+        for d in anekit_core::dtype::ALL_DTYPES {
+            assert_eq!(dtype_named(d.mil_name()), Some(d));
+        }
+        assert_eq!(dtype_named("fp8"), None);
+    }
 
     #[test]
     fn compose_matches_known_values() {
