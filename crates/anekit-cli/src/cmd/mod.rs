@@ -3,6 +3,7 @@ pub mod anec;
 pub mod blob;
 pub mod espresso;
 pub mod hwx;
+pub mod hwx_inspect;
 pub mod inspect;
 pub mod mil;
 pub mod mil_check;
