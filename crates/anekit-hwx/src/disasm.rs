@@ -117,7 +117,8 @@ fn map_of(td: &Td) -> Result<&'static RegMap, TdError> {
 /// Every named field the TD holds, in map order.
 pub fn field_values(td: &Td) -> Result<Vec<FieldValue>, TdError> {
     let map = map_of(td)?;
-    Ok(map
+    // TD order (stable, so fields of one word keep the map's order).
+    let mut values: Vec<FieldValue> = map
         .fields()
         .filter_map(|f| {
             let (word, word_offset) = td.word(f.loc)?;
@@ -135,7 +136,9 @@ pub fn field_values(td: &Td) -> Result<Vec<FieldValue>, TdError> {
                 provisional: f.provisional || map.provisional,
             })
         })
-        .collect())
+        .collect();
+    values.sort_by_key(|v| v.word_offset);
+    Ok(values)
 }
 
 /// Words (and bits) the TD holds that no field names.

@@ -136,6 +136,10 @@ fn shift_offsets(err: TdError, by: u64) -> TdError {
             len,
             header_bytes,
         },
+        TdError::NoCommands { offset, word } => TdError::NoCommands {
+            offset: offset + by,
+            word,
+        },
         TdError::Chain { offset, reason } => TdError::Chain {
             offset: offset + by,
             reason,

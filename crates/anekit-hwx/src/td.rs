@@ -59,6 +59,11 @@ pub enum TdError {
     },
     #[error("field {field} is in register {address:#07x}, which this TD does not write")]
     NotWritten { field: String, address: u32 },
+    #[error(
+        "not a TD: word {word:#010x} at byte offset {offset:#x}, right after the header, is not \
+         a register-write command for a known register block"
+    )]
+    NoCommands { offset: u64, word: u32 },
     #[error("TD chain at byte offset {offset:#x}: {reason}")]
     Chain { offset: u64, reason: String },
 }
@@ -428,6 +433,10 @@ pub fn guess_td_size(stream: &[u8], offset: u64, map: &RegMap) -> Result<u64, Td
             break;
         }
         pos = end;
+    }
+    if pos == offset + header_bytes {
+        let word = r.u32_le_at(pos, "register-write command").unwrap_or(0);
+        return Err(TdError::NoCommands { offset: pos, word });
     }
     Ok(pos.min(limit) - offset)
 }
