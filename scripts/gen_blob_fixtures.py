@@ -9,6 +9,7 @@ Outputs (all small):
   mixed.weight.bin           one blob per byte-sized input, in SETS["mixed"] order
   sub_<dtype>.weight.bin     sub-byte blobs written from uint8/int8 inputs
   expected.json              per weight file: input npy files, writer method, metadata offsets
+  npy_*.npy                  npy header variants (v2, v3, Fortran order, big-endian, 64-bit, 0-d)
   rng1234_normal1000_f16.npy numpy default_rng(1234).standard_normal(1000).astype(float16): the
                              values of the last blob of the corpus file all_dtypes.weight.bin
 """
@@ -93,6 +94,17 @@ def main():
         os.path.join(OUT, "rng1234_normal1000_f16.npy"),
         np.random.default_rng(1234).standard_normal(1000).astype(np.float16),
     )
+
+    # npy header variants numpy can write, for the npy reader tests.
+    fmt = np.lib.format
+    with open(os.path.join(OUT, "npy_v2_u2_2x3.npy"), "wb") as f:
+        fmt.write_array(f, np.arange(6, dtype="<u2").reshape(2, 3), version=(2, 0))
+    with open(os.path.join(OUT, "npy_v3_b1.npy"), "wb") as f:
+        fmt.write_array(f, np.array([True, False, True]), version=(3, 0))
+    np.save(os.path.join(OUT, "npy_fortran_f4.npy"), np.asfortranarray(np.ones((2, 2), dtype="<f4")))
+    np.save(os.path.join(OUT, "npy_bigendian_i4.npy"), np.array([1, 2], dtype=">i4"))
+    np.save(os.path.join(OUT, "npy_i8.npy"), np.array([-(2**63), 2**62 + 1], dtype="<i8"))
+    np.save(os.path.join(OUT, "npy_u8_scalar.npy"), np.array(2**64 - 1, dtype="<u8"))
 
     expected = {}
     offsets = write_file(os.path.join(OUT, "mixed.weight.bin"), MIXED)
