@@ -19,6 +19,12 @@ impl MappedBlobFile {
             source,
         };
         let file = File::open(path).map_err(io)?;
+        // mmap of a directory fails with a confusing "No such device"; say what is wrong.
+        if file.metadata().map_err(io)?.is_dir() {
+            return Err(io(std::io::Error::other(
+                "is a directory, not a weight.bin file",
+            )));
+        }
         let map = map_readonly(&file).map_err(io)?;
         Ok(MappedBlobFile { map })
     }
