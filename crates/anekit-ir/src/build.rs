@@ -215,7 +215,7 @@ impl Builder {
         }
         let declared: Vec<Type> = s.results.iter().map(|r| self.ty(&r.ty)).collect();
         let mut inputs = Vec::new();
-        let mut inferred = false;
+        let mut inferred = None;
         let mut const_id = None;
         match def {
             None => {
@@ -251,8 +251,18 @@ impl Builder {
                         ),
                     ));
                 }
+                let before = self.diags.len();
                 inputs = self.bind_inputs(scope, s, def, opset);
-                inferred = self.check_results(scope, s, def, opset, &inputs, &declared);
+                // Inference on inputs of the wrong kind or dtype would only repeat the problem.
+                let inputs_ok = !self
+                    .diags
+                    .get(before..)
+                    .unwrap_or_default()
+                    .iter()
+                    .any(|d| matches!(d.code, codes::INPUT_KIND | codes::INPUT_DTYPE));
+                if inputs_ok {
+                    inferred = self.check_results(scope, s, def, opset, &inputs, &declared);
+                }
             }
         }
         let op_index = scope.ops.len();
@@ -568,7 +578,7 @@ impl Builder {
         }
     }
 
-    /// Result count and inference. Returns whether the results were checked by inference.
+    /// Result count and inference. Returns the inferred result types when inference ran.
     fn check_results(
         &mut self,
         scope: &Scope<'_>,
@@ -577,7 +587,7 @@ impl Builder {
         opset: Opset,
         inputs: &[Input],
         declared: &[Type],
-    ) -> bool {
+    ) -> Option<Vec<Type>> {
         if !def.outputs.accepts(s.results.len()) {
             self.diags.push(Diagnostic::error(
                 codes::RESULT_COUNT,
@@ -589,12 +599,12 @@ impl Builder {
                     s.results.len()
                 ),
             ));
-            return false;
+            return None;
         }
         let Some(infer) = def.infer else {
             let e = self.unchecked.entry(def.name).or_insert((s.op.span, 0));
             e.1 += 1;
-            return false;
+            return None;
         };
         let info = |arg: &Arg| -> ArgInfo<'_> { arg_info(&self.constants, &scope.values, arg) };
         let ctx = InferCtx {
@@ -619,7 +629,7 @@ impl Builder {
                         declared.len()
                     ),
                 ));
-                true
+                Some(types)
             }
             Ok(types) => {
                 for ((r, decl), inf) in s.results.iter().zip(declared).zip(&types) {
@@ -634,7 +644,7 @@ impl Builder {
                         ));
                     }
                 }
-                true
+                Some(types)
             }
             Err(InferError::Invalid(msg)) => {
                 self.diags.push(Diagnostic::error(
@@ -642,9 +652,9 @@ impl Builder {
                     s.op.span,
                     format!("`{}`: {msg}", def.name),
                 ));
-                true
+                None
             }
-            Err(InferError::Unknowable) => false,
+            Err(InferError::Unknowable) => None,
         }
     }
 

@@ -294,6 +294,9 @@ pub fn matmul(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
     let mut ys = y.shape.clone();
     let x_vec = xs.len() == 1;
     let y_vec = ys.len() == 1;
+    if (x_vec && tx) || (y_vec && ty) {
+        return invalid("a rank-1 operand cannot be transposed");
+    }
     if x_vec {
         xs.insert(0, known(1));
     } else if tx {
@@ -314,11 +317,15 @@ pub fn matmul(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
         xs.get(..xn - 2).unwrap_or_default(),
         ys.get(..yn - 2).unwrap_or_default(),
     )?;
-    if !x_vec {
-        shape.push(at(&xs, xn - 2));
-    }
+    shape.push(at(&xs, xn - 2));
     if !y_vec {
         shape.push(at(&ys, yn - 1));
+    }
+    if x_vec {
+        // coremltools removes the *first* dim of the result for a rank-1 `x` (numpy removes the
+        // prepended 1 at -2); they differ only with batch dims. Compiled files carry
+        // coremltools' declared types, so follow it.
+        shape.remove(0);
     }
     one(TensorType::new(x.dtype, shape))
 }
@@ -493,6 +500,27 @@ pub fn pool(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
 
 // ---- shape manipulation ----
 
+/// What a 0 in a reshape target means: iOS15/16 copy the input dim at the same index (and need
+/// a target of the input's rank); iOS17 aligns the target with the input from the right, and a
+/// 0 with no matching input dim is 1 (coremltools iOS17 `reshape` docs).
+fn zero_dim(opset: Opset, input: &[Dim], i: usize, target_len: usize) -> Result<Dim, InferError> {
+    if opset < Opset::Ios17 {
+        if target_len != input.len() {
+            return invalid(format!(
+                "`shape` contains 0 but has {target_len} entries for an input of rank {} (allowed from ios17)",
+                input.len()
+            ));
+        }
+        return Ok(at(input, i));
+    }
+    // shape[i] matches input[j] when target_len - i == rank - j.
+    let from_right = target_len - i;
+    Ok(match input.len().checked_sub(from_right) {
+        Some(j) => at(input, j),
+        None => known(1),
+    })
+}
+
 pub fn reshape(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
     let x = c.tensor("x")?;
     let Some(target) = c.ints("shape") else {
@@ -512,8 +540,7 @@ pub fn reshape(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
                 Dim::Unknown
             }
             -1 => return invalid("`shape` has more than one -1"),
-            // 0 copies the input dim at the same position (coremltools reshape semantics).
-            0 => at(&x.shape, i),
+            0 => zero_dim(c.opset, &x.shape, i, target.len())?,
             t if t > 0 => known(t as u64),
             t => return invalid(format!("`shape` has invalid entry {t}")),
         });

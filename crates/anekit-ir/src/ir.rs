@@ -119,8 +119,9 @@ pub struct Op {
     pub results: Vec<ValueId>,
     /// The `name` attribute.
     pub name: Option<String>,
-    /// True when the result types were checked by inference.
-    pub inferred: bool,
+    /// The result types inference computed (None: the op has no inference, or its inputs did
+    /// not allow it). They may be more precise than the declared types (`?` dims resolved).
+    pub inferred: Option<Vec<Type>>,
     pub span: Span,
 }
 
