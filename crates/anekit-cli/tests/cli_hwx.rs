@@ -332,8 +332,27 @@ fn regs_lists_the_h13_map() {
         fields.iter().filter(|f| f["provisional"] == false).count(),
         258
     );
-    let err = run_err(&["hwx", "regs", "--generation", "h15"]);
-    assert!(err.contains("no register map for h15"), "{err}");
+    let err = run_err(&["hwx", "regs", "--generation", "h11"]);
+    assert!(err.contains("no register map for h11"), "{err}");
+    let out = run_ok(&["hwx", "regs", "--generation", "h16"]);
+    assert!(
+        out.lines()
+            .next()
+            .unwrap()
+            .contains("(provisional: transcribed from freedomtan's notes"),
+        "{out}"
+    );
+    // freedomtan's H16 KernelDMA: CoeffDMAConfig0 at 0x5520, CacheHint in bits 4-7.
+    assert!(
+        out.lines().any(|l| l.split_whitespace().collect::<Vec<_>>()
+            == [
+                "KernelDMASrc.CoeffDMAConfig0.CacheHint",
+                "0x05520",
+                "[7:4]",
+                "provisional"
+            ]),
+        "{out}"
+    );
 }
 
 #[test]
@@ -394,4 +413,21 @@ fn garbage_is_an_error_with_offset() {
     let missing = tmp.path().join("missing.hwx");
     let err = run_err(&["hwx", "disasm", missing.to_str().unwrap()]);
     assert!(err.contains("cannot read"), "{err}");
+}
+
+#[test]
+fn non_h13_programs_are_refused_not_guessed() {
+    let Some(conv) = tg("ops/conv.hwx") else {
+        return;
+    };
+    let mut bytes = std::fs::read(&conv).unwrap();
+    bytes[8] = 6; // cpusubtype 6 = H15 (reference §1.1)
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("h15.hwx");
+    std::fs::write(&f, &bytes).unwrap();
+    let err = run_err(&["hwx", "disasm", f.to_str().unwrap()]);
+    assert!(
+        err.contains("cannot decode H15 task descriptors: anekit decodes H13 only"),
+        "{err}"
+    );
 }

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::regmap::{FieldDef, Loc, RegMap, Unit, regmap};
+use crate::regmap::{FieldDef, Loc, RegMap, Unit};
 use crate::td::{Td, TdError};
 use crate::zin;
 
@@ -111,7 +111,7 @@ pub struct RawCommand {
 }
 
 fn map_of(td: &Td) -> Result<&'static RegMap, TdError> {
-    regmap(td.generation).ok_or(TdError::NoMap(td.generation))
+    crate::td::map_for(td.generation)
 }
 
 /// Every named field the TD holds, in map order.

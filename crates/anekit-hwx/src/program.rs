@@ -7,7 +7,7 @@ use anekit_core::npy::{NpyError, read_npy};
 use serde::Serialize;
 
 use crate::container::{Hwx, HwxError};
-use crate::regmap::{Generation, regmap};
+use crate::regmap::Generation;
 use crate::td::{FieldChange, Td, TdError, decode_stream, patch_file};
 
 /// What kind of file the stream came from.
@@ -95,7 +95,7 @@ fn finish(
     stream: &[u8],
     first_size: Option<u64>,
 ) -> Result<Program, ProgramError> {
-    let map = regmap(generation).ok_or(TdError::NoMap(generation))?;
+    let map = crate::td::map_for(generation)?;
     let tds = decode_stream(stream, generation, first_size)
         .map_err(|e| shift_offsets(e, stream_offset))?;
     Ok(Program {

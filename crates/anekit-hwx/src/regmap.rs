@@ -7,13 +7,16 @@
 //!
 //! H13 (A14/M1) is complete and checked: the 258 fields Apple's own debug printer names (as
 //! recovered in tinygrad's `aneregs.json`), plus the planar-engine (PE) block from freedomtan's
-//! map, which Apple's printer does not name and which is marked provisional. Other generations
-//! have no map here yet (see docs/hwx.md).
+//! map, which Apple's printer does not name and which is marked provisional. H14–H18 have
+//! provisional maps transcribed from freedomtan's notes: listed, never checked against a TD, and
+//! not used for decoding, since those generations encode TDs differently (see docs/hwx.md).
 
 use serde::Serialize;
 
 #[path = "regmap_h13.rs"]
 mod h13;
+#[path = "regmap_prov.rs"]
+mod prov;
 
 pub use crate::container::Generation;
 
@@ -213,6 +216,8 @@ pub struct RegMap {
     pub generation: Generation,
     /// True when nothing in this map was checked against real files.
     pub provisional: bool,
+    /// True when anekit can decode this generation's TDs (the H13 command encoding).
+    pub decodable: bool,
     /// Header length in u32 words (the optional extra word is detected while decoding).
     pub header_words: usize,
     pub blocks: &'static [BlockDef],
@@ -326,16 +331,79 @@ static H13_PE_FIELDS: [FieldDef; 10] = [
 static H13: RegMap = RegMap {
     generation: Generation::H13,
     provisional: false,
+    decodable: true,
     header_words: 10,
     blocks: &H13_BLOCKS,
     checked: &h13::H13_FIELDS,
     extra: &H13_PE_FIELDS,
 };
 
-/// The register map of `generation`, when anekit has one.
+const fn block(name: &'static str, base: u32) -> BlockDef {
+    // freedomtan's maps give each block a 0x400-byte window.
+    BlockDef {
+        name,
+        base,
+        words: 0x100,
+    }
+}
+
+/// H14 block bases (the "old" layout its TDs use, reference §6).
+static H14_BLOCKS: [BlockDef; 7] = [
+    block("Common", 0x0000),
+    block("L2", 0x0500),
+    block("PE", 0x0900),
+    block("NE", 0x0D00),
+    block("TileDMASrc", 0x1100),
+    block("TileDMADst", 0x1500),
+    block("KernelDMASrc", 0x1900),
+];
+
+/// H15–H18 block bases (reference §6).
+static MODERN_BLOCKS: [BlockDef; 8] = [
+    block("Common", 0x0000),
+    block("L2", 0x4100),
+    block("PE", 0x4500),
+    block("NE", 0x4900),
+    block("TileDMASrc", 0x4D00),
+    block("TileDMADst", 0x5100),
+    block("KernelDMASrc", 0x5500),
+    block("CacheDMA", 0x5900),
+];
+
+const fn provisional(
+    generation: Generation,
+    header_words: usize,
+    blocks: &'static [BlockDef],
+    fields: &'static [FieldDef],
+) -> RegMap {
+    RegMap {
+        generation,
+        provisional: true,
+        decodable: false,
+        header_words,
+        blocks,
+        checked: &[],
+        extra: fields,
+    }
+}
+
+// Header lengths: 32 bytes on H14, 36 on H16 (adds DTID), per freedomtan; H15, H17 and H18
+// are taken as H16's. Unverified.
+static H14: RegMap = provisional(Generation::H14, 8, &H14_BLOCKS, &prov::H14_FIELDS);
+static H15: RegMap = provisional(Generation::H15, 9, &MODERN_BLOCKS, &prov::H15_FIELDS);
+static H16: RegMap = provisional(Generation::H16, 9, &MODERN_BLOCKS, &prov::H16_FIELDS);
+static H17: RegMap = provisional(Generation::H17, 9, &MODERN_BLOCKS, &prov::H17_FIELDS);
+static H18: RegMap = provisional(Generation::H18, 9, &MODERN_BLOCKS, &prov::H18_FIELDS);
+
+/// The register map of `generation`, when anekit has one (H11 and H12: none).
 pub fn regmap(generation: Generation) -> Option<&'static RegMap> {
     match generation {
         Generation::H13 => Some(&H13),
-        _ => None,
+        Generation::H14 => Some(&H14),
+        Generation::H15 => Some(&H15),
+        Generation::H16 => Some(&H16),
+        Generation::H17 => Some(&H17),
+        Generation::H18 => Some(&H18),
+        Generation::H11 | Generation::H12 => None,
     }
 }

@@ -41,8 +41,8 @@ pub enum TdError {
         header_bytes: u64,
     },
     #[error(
-        "no register map for generation {0}: anekit decodes H13 task descriptors only \
-         (other generations use a different command encoding, see docs/hwx.md)"
+        "cannot decode {0} task descriptors: anekit decodes H13 only (other generations encode \
+         TDs differently and have at most a provisional register map, see docs/hwx.md)"
     )]
     NoMap(Generation),
     #[error(
@@ -120,9 +120,11 @@ pub struct FieldChange {
 const HEADER_EON_BIT: u32 = 1 << 25;
 const MAX_COUNT: u32 = 64;
 
-/// The H13 map, or the error saying this generation has none.
-fn map_for(generation: Generation) -> Result<&'static RegMap, TdError> {
-    regmap(generation).ok_or(TdError::NoMap(generation))
+/// The map of a generation whose TDs anekit decodes, or the error saying it cannot.
+pub(crate) fn map_for(generation: Generation) -> Result<&'static RegMap, TdError> {
+    regmap(generation)
+        .filter(|m| m.decodable)
+        .ok_or(TdError::NoMap(generation))
 }
 
 /// Decode the TD that occupies all of `bytes` (one TD, no padding).

@@ -581,3 +581,56 @@ fn m1n1_templates_follow_the_header_chain() {
         let _ = words;
     }
 }
+
+/// Every field of the provisional H14–H18 maps names a register row of freedomtan's Markdown
+/// map for that generation: the row's address, the register name and the field name appear on
+/// one table line (the transcription in scripts/gen_prov_regmaps.py keeps nothing else).
+#[test]
+fn provisional_maps_match_freedomtan() {
+    let Some(dir) = corpus_dir("asahi-ane") else {
+        return;
+    };
+    for (generation, file, registers) in [
+        (Generation::H14, "h14_register_map.md", 173),
+        (Generation::H15, "h15_register_map.md", 79),
+        (Generation::H16, "h16_register_map.md", 277),
+        (Generation::H17, "h17_register_map.md", 287),
+        (Generation::H18, "h18_register_map.md", 299),
+    ] {
+        let path = dir.join("freedomtan-register-maps").join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let rows: Vec<&str> = text.lines().filter(|l| l.starts_with("| **0x")).collect();
+        let map = regmap(generation).unwrap();
+        assert!(map.provisional && !map.decodable, "{}", path.display());
+        let mut seen = std::collections::BTreeSet::new();
+        for f in map.fields() {
+            assert!(f.provisional, "{}: {}", path.display(), f.full_name());
+            let Loc::Register(address) = f.loc else {
+                panic!("header field in provisional map")
+            };
+            seen.insert(address);
+            // Arrays written as one row (`CoeffSize[0-15]` over an address range) name the base.
+            let register = f.register.split('[').next().unwrap();
+            let ok = rows.iter().any(|row| {
+                let first = row
+                    .trim_start_matches("| **")
+                    .split(|c: char| !c.is_ascii_hexdigit() && c != 'x')
+                    .next()
+                    .and_then(|h| u32::from_str_radix(h.trim_start_matches("0x"), 16).ok());
+                let in_range =
+                    first.is_some_and(|a| a == address || (a < address && row.contains('-')));
+                in_range
+                    && row.contains(register)
+                    && (f.name == "Value" || row.replace(' ', "").contains(f.name))
+            });
+            assert!(
+                ok,
+                "{}: no row for {:#06x} {}",
+                path.display(),
+                address,
+                f.full_name()
+            );
+        }
+        assert_eq!(seen.len(), registers, "{}: register count", path.display());
+    }
+}

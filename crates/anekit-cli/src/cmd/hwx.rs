@@ -58,7 +58,7 @@ pub struct PatchArgs {
 
 #[derive(clap::Args)]
 pub struct RegsArgs {
-    /// Generation (h13).
+    /// Generation: h13 (checked) or h14-h18 (provisional).
     #[arg(long, default_value = "h13")]
     pub generation: String,
 }
@@ -302,7 +302,8 @@ fn regs_cmd(args: RegsArgs, ctx: &Ctx) -> CmdResult {
     })?;
     let map = regmap(generation).ok_or_else(|| {
         miette!(
-            "no register map for {}: anekit has the H13 map only (see docs/hwx.md)",
+            "no register map for {}: anekit has H13 (checked) and H14-H18 (provisional) maps \
+             (see docs/hwx.md)",
             generation.name()
         )
     })?;
@@ -326,8 +327,13 @@ fn regs_cmd(args: RegsArgs, ctx: &Ctx) -> CmdResult {
             .collect(),
     };
     ctx.emit(&out, || {
+        let status = if out.provisional {
+            " (provisional: transcribed from freedomtan's notes, unverified; not used to decode)"
+        } else {
+            ""
+        };
         let mut s = format!(
-            "{} register map, {} fields\n",
+            "{} register map, {} fields{status}\n",
             out.generation.name(),
             out.fields.len()
         );
