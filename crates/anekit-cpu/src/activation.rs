@@ -1,0 +1,221 @@
+//! Activation functions (MIL `activation` family) and `softmax`.
+
+use crate::elementwise::map;
+use crate::tensor::normalize_axis;
+use crate::{Result, Tensor, TensorView};
+use rayon::prelude::*;
+
+/// MIL `gelu` modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum GeluMode {
+    /// `0.5·x·(1 + erf(x/√2))`.
+    #[default]
+    Exact,
+    /// `0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))`.
+    TanhApproximation,
+    /// `x·sigmoid(1.702·x)`.
+    SigmoidApproximation,
+}
+
+impl GeluMode {
+    pub fn from_mil(s: &str) -> Option<GeluMode> {
+        Some(match s {
+            "EXACT" => GeluMode::Exact,
+            "TANH_APPROXIMATION" => GeluMode::TanhApproximation,
+            "SIGMOID_APPROXIMATION" => GeluMode::SigmoidApproximation,
+            _ => return None,
+        })
+    }
+}
+
+/// Activation functions with their MIL parameters.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Activation {
+    Relu,
+    /// `min(max(x, 0), 6)`.
+    Relu6,
+    /// `x` if `x ≥ 0` else `alpha·x`.
+    LeakyRelu {
+        alpha: f32,
+    },
+    /// `x` if `x > 0` else `alpha·(eˣ - 1)`.
+    Elu {
+        alpha: f32,
+    },
+    Sigmoid,
+    /// `min(max(alpha·x + beta, 0), 1)`.
+    SigmoidHard {
+        alpha: f32,
+        beta: f32,
+    },
+    Tanh,
+    Gelu(GeluMode),
+    /// `x·sigmoid(x)`.
+    Silu,
+    /// `ln(1 + eˣ)`, computed without overflow.
+    Softplus,
+    /// `x / (1 + |x|)`.
+    Softsign,
+    /// `min(beta, x if x ≥ 0 else alpha·x)`.
+    ClampedRelu {
+        alpha: f32,
+        beta: f32,
+    },
+    /// `alpha·x + beta`.
+    LinearActivation {
+        alpha: f32,
+        beta: f32,
+    },
+    /// `alpha·tanh(beta·x)`.
+    ScaledTanh {
+        alpha: f32,
+        beta: f32,
+    },
+    /// `alpha·ln(1 + e^(beta·x))` (scalar alpha/beta; the per-channel form is not covered).
+    SoftplusParametric {
+        alpha: f32,
+        beta: f32,
+    },
+    /// `x` if `x > alpha` else 0.
+    ThresholdedRelu {
+        alpha: f32,
+    },
+}
+
+#[inline]
+fn sigmoid(v: f32) -> f32 {
+    // Both branches avoid exp overflow for large |v|.
+    if v >= 0.0 {
+        1.0 / (1.0 + (-v).exp())
+    } else {
+        let e = v.exp();
+        e / (1.0 + e)
+    }
+}
+
+#[inline]
+fn softplus(v: f32) -> f32 {
+    // ln(1 + eˣ) = max(x, 0) + ln(1 + e^-|x|)
+    v.max(0.0) + (-v.abs()).exp().ln_1p()
+}
+
+/// Apply an activation to every element.
+pub fn activation(act: Activation, x: TensorView<'_>) -> Tensor {
+    use std::f32::consts::{FRAC_1_SQRT_2, FRAC_2_PI};
+    match act {
+        Activation::Relu => map(x, |v| if v.is_nan() { v } else { v.max(0.0) }),
+        Activation::Relu6 => map(x, |v| v.clamp(0.0, 6.0)),
+        Activation::LeakyRelu { alpha } => map(x, move |v| if v >= 0.0 { v } else { alpha * v }),
+        Activation::Elu { alpha } => map(x, move |v| if v > 0.0 { v } else { alpha * v.exp_m1() }),
+        Activation::Sigmoid => map(x, sigmoid),
+        Activation::SigmoidHard { alpha, beta } => {
+            map(x, move |v| (alpha * v + beta).clamp(0.0, 1.0))
+        }
+        Activation::Tanh => map(x, f32::tanh),
+        Activation::Gelu(GeluMode::Exact) => {
+            map(x, |v| 0.5 * v * (1.0 + libm::erff(v * FRAC_1_SQRT_2)))
+        }
+        Activation::Gelu(GeluMode::TanhApproximation) => {
+            let c = FRAC_2_PI.sqrt();
+            map(x, move |v| {
+                0.5 * v * (1.0 + (c * (v + 0.044715 * v * v * v)).tanh())
+            })
+        }
+        Activation::Gelu(GeluMode::SigmoidApproximation) => map(x, |v| v * sigmoid(1.702 * v)),
+        Activation::Silu => map(x, |v| v * sigmoid(v)),
+        Activation::Softplus => map(x, softplus),
+        Activation::Softsign => map(x, |v| v / (1.0 + v.abs())),
+        Activation::ClampedRelu { alpha, beta } => map(x, move |v| {
+            let y = if v >= 0.0 { v } else { alpha * v };
+            y.min(beta)
+        }),
+        Activation::LinearActivation { alpha, beta } => map(x, move |v| alpha * v + beta),
+        Activation::ScaledTanh { alpha, beta } => map(x, move |v| alpha * (beta * v).tanh()),
+        Activation::SoftplusParametric { alpha, beta } => {
+            map(x, move |v| alpha * softplus(beta * v))
+        }
+        Activation::ThresholdedRelu { alpha } => map(x, move |v| if v > alpha { v } else { 0.0 }),
+    }
+}
+
+/// MIL `prelu`: `x` if `x ≥ 0` else `alpha[c]·x`, with `x: [N, C, ...]` (rank ≥ 3) and one
+/// alpha per channel.
+pub fn prelu(x: TensorView<'_>, alpha: TensorView<'_>) -> Result<Tensor> {
+    if x.rank() < 3 || alpha.len() != x.shape()[1] {
+        return Err(crate::KernelError::shape(
+            "prelu",
+            x.shape(),
+            alpha.shape(),
+            "x must be [N, C, ...] (rank ≥ 3) with one alpha per channel",
+        ));
+    }
+    let c = x.shape()[1];
+    let inner: usize = x.shape()[2..].iter().product();
+    let mut out = x.to_tensor();
+    if inner > 0 {
+        for (i, plane) in out.data_mut().chunks_mut(inner).enumerate() {
+            let a = alpha.data()[i % c];
+            for v in plane {
+                if *v < 0.0 {
+                    *v *= a;
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Numerically stable softmax along `axis` (MIL default -1): `exp(x - max) / Σ exp(x - max)`,
+/// summed in f32.
+pub fn softmax(x: TensorView<'_>, axis: i64) -> Result<Tensor> {
+    let ax = normalize_axis("softmax", axis, x.rank())?;
+    let shape = x.shape();
+    let n = shape[ax];
+    let inner: usize = shape[ax + 1..].iter().product();
+    let mut out = x.to_tensor();
+    if n == 0 || out.is_empty() {
+        return Ok(out);
+    }
+    let block = n * inner;
+    let work = |blk: &mut [f32]| {
+        if inner == 1 {
+            softmax_row(blk);
+        } else {
+            // Strided axis: gather each lane into a scratch row.
+            let mut row = vec![0.0f32; n];
+            for i in 0..inner {
+                for (k, r) in row.iter_mut().enumerate() {
+                    *r = blk[k * inner + i];
+                }
+                softmax_row(&mut row);
+                for (k, r) in row.iter().enumerate() {
+                    blk[k * inner + i] = *r;
+                }
+            }
+        }
+    };
+    if out.len() >= 1 << 14 {
+        out.data_mut().par_chunks_mut(block).for_each(work);
+    } else {
+        out.data_mut().chunks_mut(block).for_each(work);
+    }
+    Ok(out)
+}
+
+pub(crate) fn softmax_row(row: &mut [f32]) {
+    let m = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    if m == f32::NEG_INFINITY {
+        // Every logit is -inf (a fully masked row): numpy gives NaN (0/0); keep that.
+        row.fill(f32::NAN);
+        return;
+    }
+    let mut s = 0.0f32;
+    for v in row.iter_mut() {
+        *v = (*v - m).exp();
+        s += *v;
+    }
+    let inv = 1.0 / s;
+    for v in row.iter_mut() {
+        *v *= inv;
+    }
+}
