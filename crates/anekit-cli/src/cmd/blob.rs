@@ -284,6 +284,8 @@ fn list(args: ListArgs, ctx: &Ctx) -> CmdResult {
 }
 
 /// The blob table summary of a weight.bin, for `ane inspect`.
+// Called from `cmd::inspect` once file detection is wired; until then nothing else calls it.
+#[allow(dead_code)]
 pub fn inspect(path: &Path, bytes: &[u8], ctx: &Ctx) -> CmdResult {
     let table = blob_table(path, bytes)?;
     ctx.emit(&table, || render_table(&table))
