@@ -73,5 +73,20 @@ def ios15(x, v, m):
     return x
 
 
+@mb.program(input_specs=[spec(1, 8, 4, 6), spec(2, 5), spec(7, 2, 3), spec(2, 4), spec(1, 2, 8, 6, dtype=types.int8)],
+            opset_version=ct.target.iOS17)
+def more(x, a, s, h, q):
+    rec("depth_to_space", mb.depth_to_space(x=x, block_size=2))
+    rec("space_to_depth", mb.space_to_depth(x=x, block_size=2))
+    rec("pixel_shuffle", mb.pixel_shuffle(x=x, upscale_factor=2))
+    rec("pixel_unshuffle", mb.pixel_unshuffle(x=x, downscale_factor=np.uint32(2)))
+    rec("argsort", mb.argsort(x=a, axis=1))
+    rec("quantize", mb.quantize(input=x, scale=np.float32(0.5), output_dtype="int8"))
+    rec("dequantize", mb.dequantize(input=q, scale=np.float32(0.5)))
+    rec("gru_seq", *mb.gru(x=s, initial_h=h, weight_ih=np.zeros((12, 3), F), weight_hh=np.zeros((12, 4), F), output_sequence=True))
+    rec("rnn_last", *mb.rnn(x=s, initial_h=h, weight_ih=np.zeros((4, 3), F), weight_hh=np.zeros((4, 4), F)))
+    return x
+
+
 for name, outs in out:
     print(name, " ".join(f"{list(s)}:{d}" for s, d in outs))

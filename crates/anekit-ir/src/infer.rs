@@ -1216,3 +1216,118 @@ pub fn tensor_to_tensor_buffer(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError
         interleave_factors: c.ints("interleave_factors").unwrap_or_default(),
     }])
 }
+
+// ---- quantization, sorting, space/depth, recurrent ----
+
+pub fn quantize(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
+    let x = c.tensor("input")?;
+    let d = c.string("output_dtype").ok_or(InferError::Unknowable)?;
+    one(TensorType::new(
+        dtype_named(d, "output_dtype")?,
+        x.shape.clone(),
+    ))
+}
+
+pub fn dequantize(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
+    let (x, scale) = (c.tensor("input")?, c.tensor("scale")?);
+    one(TensorType::new(scale.dtype, x.shape.clone()))
+}
+
+pub fn argsort(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
+    let x = c.tensor("x")?;
+    norm_axis(c.int("axis").unwrap_or(-1), x.rank())?;
+    one(TensorType::new(DType::Int32, x.shape.clone()))
+}
+
+pub fn non_zero(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
+    let x = c.tensor("x")?;
+    one(TensorType::new(
+        DType::Int32,
+        vec![Dim::Unknown, known(x.rank() as u64)],
+    ))
+}
+
+/// depth_to_space / pixel_shuffle (`up`) and space_to_depth / pixel_unshuffle (down) on
+/// [N, C, H, W].
+fn space_depth(c: &InferCtx<'_>, factor_input: &str, up: bool) -> Result<Vec<Type>, InferError> {
+    let x = c.tensor("x")?;
+    if x.rank() != 4 {
+        return invalid(format!("`x` must be [N, C, H, W], has rank {}", x.rank()));
+    }
+    let b = match c.int(factor_input) {
+        Some(b) if b > 0 => b as u64,
+        Some(b) => return invalid(format!("`{factor_input}` must be positive, got {b}")),
+        None => return Err(InferError::Unknowable),
+    };
+    let map = |d: Dim, f: &dyn Fn(u64) -> Option<u64>| match d {
+        Dim::Known(n) => f(n).map_or(Dim::Unknown, known),
+        Dim::Unknown => Dim::Unknown,
+    };
+    let bb = b * b;
+    let shape = if up {
+        if let Dim::Known(ch) = at(&x.shape, 1)
+            && ch % bb != 0
+        {
+            return invalid(format!("channels {ch} are not divisible by {bb}"));
+        }
+        vec![
+            at(&x.shape, 0),
+            map(at(&x.shape, 1), &|n| Some(n / bb)),
+            map(at(&x.shape, 2), &|n| n.checked_mul(b)),
+            map(at(&x.shape, 3), &|n| n.checked_mul(b)),
+        ]
+    } else {
+        for i in [2, 3] {
+            if let Dim::Known(n) = at(&x.shape, i)
+                && n % b != 0
+            {
+                return invalid(format!("dim {i} of size {n} is not divisible by {b}"));
+            }
+        }
+        vec![
+            at(&x.shape, 0),
+            map(at(&x.shape, 1), &|n| n.checked_mul(bb)),
+            map(at(&x.shape, 2), &|n| Some(n / b)),
+            map(at(&x.shape, 3), &|n| Some(n / b)),
+        ]
+    };
+    one(TensorType::new(x.dtype, shape))
+}
+
+pub fn depth_to_space(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
+    space_depth(c, "block_size", true)
+}
+
+pub fn space_to_depth(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
+    space_depth(c, "block_size", false)
+}
+
+pub fn pixel_shuffle(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
+    space_depth(c, "upscale_factor", true)
+}
+
+pub fn pixel_unshuffle(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
+    space_depth(c, "downscale_factor", false)
+}
+
+/// gru and rnn: [seq or 1, batch, hidden] and [batch, hidden]; hidden = dim 1 of weight_hh.
+pub fn gru_rnn(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
+    let x = c.tensor("x")?;
+    if x.rank() != 3 {
+        return invalid(format!(
+            "`x` must be [seq, batch, input], has rank {}",
+            x.rank()
+        ));
+    }
+    let hidden = at(&c.tensor("weight_hh")?.shape, 1);
+    let seq = if c.bool("output_sequence").unwrap_or(false) {
+        at(&x.shape, 0)
+    } else {
+        known(1)
+    };
+    let batch = at(&x.shape, 1);
+    Ok(vec![
+        TensorType::new(x.dtype, vec![seq, batch, hidden]).into(),
+        TensorType::new(x.dtype, vec![batch, hidden]).into(),
+    ])
+}

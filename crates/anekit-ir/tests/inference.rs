@@ -4,8 +4,8 @@
 //! that inference computes exactly those types and reports no error.
 
 use anekit_core::DType;
-use anekit_ir::types::{Dim, TensorType, Type};
 use anekit_ir::check;
+use anekit_ir::types::{Dim, TensorType, Type};
 
 /// Check `body` (statements) in a function with `params`, at `opset`; return the inferred
 /// result types of the last statement.
@@ -293,4 +293,63 @@ fn unknown_dims_propagate() {
             vec![Dim::Unknown, Dim::Known(3)]
         ))]
     );
+}
+
+#[test]
+fn space_depth_family() {
+    let p = "tensor<fp32, [1, 8, 4, 6]> x";
+    let got = infer(
+        p,
+        "            tensor<fp32, [1, 2, 8, 12]> y = depth_to_space(block_size = int32(2), x = x);",
+    );
+    assert_eq!(got, f32s(&[1, 2, 8, 12]));
+    let got = infer(
+        p,
+        "            tensor<fp32, [1, 32, 2, 3]> y = space_to_depth(block_size = int32(2), x = x);",
+    );
+    assert_eq!(got, f32s(&[1, 32, 2, 3]));
+    let got = infer(
+        p,
+        "            tensor<fp32, [1, 2, 8, 12]> y = pixel_shuffle(upscale_factor = int32(2), x = x);",
+    );
+    assert_eq!(got, f32s(&[1, 2, 8, 12]));
+    let got = infer(
+        p,
+        "            tensor<fp32, [1, 32, 2, 3]> y = pixel_unshuffle(downscale_factor = uint32(2), x = x);",
+    );
+    assert_eq!(got, f32s(&[1, 32, 2, 3]));
+}
+
+#[test]
+fn argsort_quantize_dequantize() {
+    let got = infer(
+        "tensor<fp32, [2, 5]> a",
+        "            tensor<int32, [2, 5]> y = argsort(axis = int32(1), x = a);",
+    );
+    assert_eq!(got, vec![t(DType::Int32, &[2, 5])]);
+    let got = infer(
+        "tensor<fp32, [1, 8, 4, 6]> x",
+        "            tensor<int8, [1, 8, 4, 6]> y = quantize(input = x, output_dtype = string(\"int8\"), scale = fp32(0x1p-1));",
+    );
+    assert_eq!(got, vec![t(DType::Int8, &[1, 8, 4, 6])]);
+    let got = infer(
+        "tensor<int8, [1, 2, 8, 6]> q",
+        "            tensor<fp32, [1, 2, 8, 6]> y = dequantize(input = q, scale = fp32(0x1p-1));",
+    );
+    assert_eq!(got, f32s(&[1, 2, 8, 6]));
+}
+
+#[test]
+fn gru_and_rnn_outputs() {
+    let p = "tensor<fp32, [7, 2, 3]> s, tensor<fp32, [2, 4]> h, tensor<fp32, [12, 3]> wi, tensor<fp32, [12, 4]> wh";
+    let got = infer(
+        p,
+        "            tensor<fp32, [12, 3]> wic = identity(x = wi);\n            tensor<fp32, [7, 2, 4]> o, tensor<fp32, [2, 4]> hn = gru(initial_h = h, output_sequence = bool(true), weight_hh = tensor<fp32, [12, 4]>(BLOBFILE(path = string(\"@model_path/weights/weight.bin\"), offset = uint64(64))), weight_ih = tensor<fp32, [12, 3]>(BLOBFILE(path = string(\"@model_path/weights/weight.bin\"), offset = uint64(320))), x = s);",
+    );
+    assert_eq!(got, [f32s(&[7, 2, 4]), f32s(&[2, 4])].concat());
+    let got = infer(
+        "tensor<fp32, [7, 2, 3]> s, tensor<fp32, [2, 4]> h",
+        "            tensor<fp32, [1, 2, 4]> o, tensor<fp32, [2, 4]> hn = rnn(initial_h = h, weight_hh = tensor<fp32, [4, 4]>(BLOBFILE(path = string(\"@model_path/weights/weight.bin\"), offset = uint64(64))), weight_ih = tensor<fp32, [4, 3]>(BLOBFILE(path = string(\"@model_path/weights/weight.bin\"), offset = uint64(192))), x = s);",
+    );
+    assert_eq!(got, [f32s(&[1, 2, 4]), f32s(&[2, 4])].concat());
 }

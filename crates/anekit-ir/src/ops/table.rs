@@ -340,8 +340,7 @@ pub static OPS: &[OpDef] = &[
             o("zero_point", INT).konst(),
             r("scale", FLOAT).konst(),
             o("axis", I32).konst()
-        ]
-    ),
+        ]; infer: Some(inf::dequantize)),
     op!(
         "quantize",
         QuantizationOps,
@@ -352,8 +351,7 @@ pub static OPS: &[OpDef] = &[
             r("scale", FLOAT).konst(),
             o("axis", I32).konst(),
             r("output_dtype", STRING).konst()
-        ]
-    ),
+        ]; infer: Some(inf::quantize)),
     // §6.14 random
     op!(
         "random_bernoulli",
@@ -402,9 +400,9 @@ pub static OPS: &[OpDef] = &[
     op!("gru", Recurrent, Ios15, sigs [
         Ios15 => [r("x", FLOAT), r("initial_h", FLOAT), r("weight_ih", FLOAT).konst(), r("weight_hh", FLOAT).konst(), o("bias", FLOAT).konst(), o("direction", STRING).konst(), o("output_sequence", BOOL).konst(), o("recurrent_activation", STRING).konst(), o("activation", STRING).konst()],
         Ios18 => [r("x", FLOAT), r("initial_h", FLOAT), r("weight_ih", FLOAT).konst(), r("weight_hh", FLOAT).konst(), o("bias", FLOAT).konst(), o("direction", STRING).konst(), o("output_sequence", BOOL).konst(), o("recurrent_activation", STRING).konst(), o("activation", STRING).konst(), o("reset_after", BOOL).konst(), o("input_bias", FLOAT).konst()],
-    ]; redefined_same: S17, outputs: outs(2, Some(2))),
+    ]; redefined_same: S17, outputs: outs(2, Some(2)), infer: Some(inf::gru_rnn)),
     op!("lstm", Recurrent, Ios15, [r("x", FLOAT), r("initial_h", FLOAT), r("initial_c", FLOAT), r("weight_ih", FLOAT).konst(), r("weight_hh", FLOAT).konst(), o("bias", FLOAT).konst(), o("peephole", FLOAT).konst(), o("weight_ih_back", FLOAT).konst(), o("weight_hh_back", FLOAT).konst(), o("bias_back", FLOAT).konst(), o("peephole_back", FLOAT).konst(), o("direction", STRING).konst(), o("output_sequence", BOOL).konst(), o("recurrent_activation", STRING).konst(), o("cell_activation", STRING).konst(), o("activation", STRING).konst(), o("clip", FLOAT).konst()]; redefined_same: S17, outputs: outs(3, Some(3)), infer: Some(inf::lstm)),
-    op!("rnn", Recurrent, Ios15, [r("x", FLOAT), r("initial_h", FLOAT), r("weight_ih", FLOAT).konst(), r("weight_hh", FLOAT).konst(), o("bias", FLOAT).konst(), o("direction", STRING).konst(), o("output_sequence", BOOL).konst(), o("activation", STRING).konst()]; redefined_same: S17, outputs: outs(2, Some(2))),
+    op!("rnn", Recurrent, Ios15, [r("x", FLOAT), r("initial_h", FLOAT), r("weight_ih", FLOAT).konst(), r("weight_hh", FLOAT).konst(), o("bias", FLOAT).konst(), o("direction", STRING).konst(), o("output_sequence", BOOL).konst(), o("activation", STRING).konst()]; redefined_same: S17, outputs: outs(2, Some(2)), infer: Some(inf::gru_rnn)),
     // §6.16 reduction
     op!("reduce_argmax", Reduction, Ios15, sigs [
         Ios15 => [r("x", NUMERIC), o("axis", I32).konst(), o("keep_dims", BOOL).konst()],
@@ -462,8 +460,7 @@ pub static OPS: &[OpDef] = &[
             r("x", NUMERIC),
             o("axis", I32).konst(),
             o("ascending", BOOL).konst()
-        ]
-    ),
+        ]; infer: Some(inf::argsort)),
     op!("band_part", TensorOperation, Ios15, [r("x", TENSOR), o("lower", I32).konst(), o("upper", I32).konst()]; infer: Some(inf::same_as_x)),
     op!("concat", TensorOperation, Ios15, [r("values", TENSOR).kind(Variadic), r("axis", I32).konst(), o("interleave", BOOL).konst()]; infer: Some(inf::concat)),
     op!("cumsum", TensorOperation, Ios15, [r("x", NUMERIC), o("axis", I32).konst(), o("exclusive", BOOL).konst(), o("reverse", BOOL).konst()]; infer: Some(inf::same_as_x)),
@@ -485,7 +482,7 @@ pub static OPS: &[OpDef] = &[
         Ios15 => [r("boxes", FLOAT), r("scores", FLOAT), r("iou_threshold", FLOAT).konst(), r("score_threshold", FLOAT).konst(), r("max_boxes", I32).konst(), o("per_class_suppression", BOOL).konst()],
         Ios17 => [r("boxes", FLOAT), r("scores", FLOAT), r("iou_threshold", FLOAT), r("max_boxes", I32).konst(), o("per_class_suppression", BOOL).konst()],
     ]; outputs: outs(4, Some(4))),
-    op!("non_zero", TensorOperation, Ios15, [r("x", TENSOR)]),
+    op!("non_zero", TensorOperation, Ios15, [r("x", TENSOR)]; infer: Some(inf::non_zero)),
     op!(
         "one_hot",
         TensorOperation,
@@ -524,21 +521,18 @@ pub static OPS: &[OpDef] = &[
         "depth_to_space",
         TensorTransformation,
         Ios15,
-        [r("x", TENSOR), r("block_size", I32).konst()]
-    ),
+        [r("x", TENSOR), r("block_size", I32).konst()]; infer: Some(inf::depth_to_space)),
     op!("expand_dims", TensorTransformation, Ios15, [r("x", TENSOR), r("axes", I32).konst()]; redefined_same: S17, infer: Some(inf::expand_dims)),
     op!(
         "pixel_shuffle",
         TensorTransformation,
         Ios15,
-        [r("x", TENSOR), r("upscale_factor", I32).konst()]
-    ),
+        [r("x", TENSOR), r("upscale_factor", INT).konst()]; infer: Some(inf::pixel_shuffle)),
     op!(
         "pixel_unshuffle",
         TensorTransformation,
         Ios16,
-        [r("x", TENSOR), r("downscale_factor", I32).konst()]
-    ),
+        [r("x", TENSOR), r("downscale_factor", INT).konst()]; infer: Some(inf::pixel_unshuffle)),
     op!("reshape", TensorTransformation, Ios15, [r("x", TENSOR), r("shape", I32)]; redefined_same: S17, infer: Some(inf::reshape)),
     op!("reshape_like", TensorTransformation, Ios16, [r("x", TENSOR), r("ref_tensors", TENSOR).kind(Variadic), r("begins", I32).konst(), r("ends", I32).konst(), r("end_masks", BOOL).konst()]; redefined_same: S17),
     op!("reverse", TensorTransformation, Ios15, [r("x", TENSOR), o("axes", I32).konst()]; redefined_same: S17, infer: Some(inf::same_as_x)),
@@ -561,8 +555,7 @@ pub static OPS: &[OpDef] = &[
         "space_to_depth",
         TensorTransformation,
         Ios15,
-        [r("x", TENSOR), r("block_size", I32).konst()]
-    ),
+        [r("x", TENSOR), r("block_size", I32).konst()]; infer: Some(inf::space_to_depth)),
     op!("squeeze", TensorTransformation, Ios15, [r("x", TENSOR), o("axes", I32).konst()]; redefined_same: S17, infer: Some(inf::squeeze)),
     op!("transpose", TensorTransformation, Ios15, [r("x", TENSOR), r("perm", I32).konst()]; redefined_same: S17, infer: Some(inf::transpose)),
     // §6.21 transformers (iOS18)
