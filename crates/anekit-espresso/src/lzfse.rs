@@ -36,17 +36,16 @@ pub const DEFAULT_LIMIT: u64 = 1 << 30;
 
 /// The kind of one LZFSE block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
 pub enum BlockKind {
-    /// `bvx-`
+    #[serde(rename = "bvx-")]
     Raw,
-    /// `bvxn`
+    #[serde(rename = "bvxn")]
     Lzvn,
-    /// `bvx1`
+    #[serde(rename = "bvx1")]
     V1,
-    /// `bvx2`
+    #[serde(rename = "bvx2")]
     V2,
-    /// `bvx$`
+    #[serde(rename = "bvx$")]
     End,
 }
 

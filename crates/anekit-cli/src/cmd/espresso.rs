@@ -632,6 +632,13 @@ pub fn inspect(path: &Path, bytes: &[u8], ctx: &Ctx) -> CmdResult {
         plist = NetPlist::parse(bytes).map_err(|e| fail(&e))?;
         report.kind = "net.plist";
         report.net_plist = Some(&plist);
+        if plist.networks.is_empty() {
+            let _ = writeln!(
+                human,
+                "property list without a Networks list: not an ANECompiler net.plist"
+            );
+            return ctx.emit(&report, || human);
+        }
         let _ = writeln!(
             human,
             "ANECompiler net.plist, version {}",
