@@ -142,6 +142,9 @@ pub fn norm_axis(axis: i64, rank: usize) -> Result<usize, InferError> {
     }
 }
 
+/// The largest rank inference allocates for when a rank comes from a shape tensor's length.
+const MAX_RANK: u64 = 4096;
+
 fn one(t: TensorType) -> Result<Vec<Type>, InferError> {
     Ok(vec![Type::Tensor(t)])
 }
@@ -369,7 +372,8 @@ fn conv_out(
             span.div_ceil(stride)
         } else {
             span / stride
-        } + 1,
+        }
+        .saturating_add(1),
     ))
 }
 
@@ -527,7 +531,10 @@ pub fn reshape(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
         // Dynamic shape: the rank is the length of the shape tensor, when known.
         let s = c.tensor("shape")?;
         return match s.shape.as_slice() {
-            [Dim::Known(n)] => one(TensorType::new(x.dtype, vec![Dim::Unknown; *n as usize])),
+            // A rank beyond any real tensor is not worth allocating for.
+            [Dim::Known(n)] if *n <= MAX_RANK => {
+                one(TensorType::new(x.dtype, vec![Dim::Unknown; *n as usize]))
+            }
             _ => Err(InferError::Unknowable),
         };
     };
@@ -671,8 +678,8 @@ pub fn split(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
     let n = at(&x.shape, axis);
     let sizes: Vec<Dim> = if let Some(sizes) = c.ints("split_sizes") {
         if let Dim::Known(n) = n {
-            let total: i64 = sizes.iter().sum();
-            if total != n as i64 {
+            let total: i128 = sizes.iter().map(|&s| i128::from(s)).sum();
+            if total != i128::from(n) {
                 return invalid(format!(
                     "`split_sizes` {sizes:?} sum to {total}, but dim {axis} is {n}"
                 ));
@@ -688,6 +695,12 @@ pub fn split(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
             None if c.has("num_splits") => return Err(InferError::Unknowable),
             None => c.result_count as u64,
         };
+        if parts != c.result_count as u64 {
+            return invalid(format!(
+                "num_splits is {parts} but the statement binds {} result(s)",
+                c.result_count
+            ));
+        }
         match n {
             Dim::Known(n) if parts > 0 && n % parts == 0 => vec![known(n / parts); parts as usize],
             Dim::Known(n) => {
@@ -710,10 +723,11 @@ pub fn split(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
         .collect())
 }
 
-/// Length of python `range(dim)[begin:end:stride]`, begin/end None meaning "from the start/to the end".
-fn slice_len(dim: i64, begin: Option<i64>, end: Option<i64>, stride: i64) -> i64 {
-    let clamp = |v: i64, lo: i64, hi: i64| v.max(lo).min(hi);
-    let norm = |v: i64| if v < 0 { v + dim } else { v };
+/// Length of python `range(dim)[begin:end:stride]`, begin/end None meaning "from the start/to the
+/// end". i128 so that no i64/u64 input can overflow.
+fn slice_len(dim: i128, begin: Option<i128>, end: Option<i128>, stride: i128) -> i128 {
+    let clamp = |v: i128, lo: i128, hi: i128| v.max(lo).min(hi);
+    let norm = |v: i128| if v < 0 { v + dim } else { v };
     if stride > 0 {
         let b = begin.map_or(0, |b| clamp(norm(b), 0, dim));
         let e = end.map_or(dim, |e| clamp(norm(e), 0, dim));
@@ -787,11 +801,22 @@ pub fn slice_by_index(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
             end.as_ref().and_then(|v| v.get(i)).map(|&e| Some(e))
         };
         let d = match (at(&x.shape, i), b, e) {
-            (Dim::Known(n), Some(b), Some(e)) => known(slice_len(n as i64, b, e, st).max(0) as u64),
+            (Dim::Known(n), Some(b), Some(e)) => known(
+                u64::try_from(slice_len(
+                    i128::from(n),
+                    b.map(i128::from),
+                    e.map(i128::from),
+                    i128::from(st),
+                ))
+                .unwrap_or(0),
+            ),
             // Non-negative constant bounds give the size without knowing the dim.
             (Dim::Unknown, Some(Some(b)), Some(Some(e))) if b >= 0 && e >= 0 && st > 0 => {
                 known(if e > b {
-                    ((e - b + st - 1) / st) as u64
+                    u64::try_from(
+                        (i128::from(e) - i128::from(b) + i128::from(st) - 1) / i128::from(st),
+                    )
+                    .unwrap_or(0)
                 } else {
                     0
                 })
@@ -823,15 +848,17 @@ pub fn slice_by_size(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
         let d = match s {
             -1 => match (n, b) {
                 (Dim::Known(n), Some(b)) => {
-                    let b = if b < 0 { b + n as i64 } else { b };
-                    dim_from_i64(n as i64 - b)
+                    let (n, b) = (i128::from(n), i128::from(b));
+                    let b = if b < 0 { b + n } else { b };
+                    u64::try_from(n - b).map_or(Dim::Unknown, Dim::Known)
                 }
                 _ => Dim::Unknown,
             },
             s if s >= 0 => {
                 if let (Dim::Known(n), Some(b)) = (n, b) {
-                    let b0 = if b < 0 { b + n as i64 } else { b };
-                    if b0 < 0 || b0 + s > n as i64 {
+                    let (n, b) = (i128::from(n), i128::from(b));
+                    let b0 = if b < 0 { b + n } else { b };
+                    if b0 < 0 || b0 + i128::from(s) > n {
                         return invalid(format!(
                             "slice [{b}, {b}+{s}) is out of range for dim {i} of size {n}"
                         ));
@@ -1026,11 +1053,16 @@ pub fn pad(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
         let before = p.get(2 * i).copied().unwrap_or(0);
         let after = p.get(2 * i + 1).copied().unwrap_or(0);
         if let Dim::Known(n) = *d {
-            let total = n as i64 + before + after;
-            if total < 0 {
-                return invalid(format!("padding makes dim {} negative", r - k + i));
+            let total = i128::from(n) + i128::from(before) + i128::from(after);
+            match u64::try_from(total) {
+                Ok(t) => *d = known(t),
+                Err(_) => {
+                    return invalid(format!(
+                        "padding gives dim {} an out-of-range size {total}",
+                        r - k + i
+                    ));
+                }
             }
-            *d = known(total as u64);
         }
     }
     one(TensorType::new(x.dtype, shape))
@@ -1069,8 +1101,9 @@ pub fn range_1d(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
     let start = c.tensor("start")?;
     let len = match (c.int("start"), c.int("end"), c.int("step")) {
         (Some(s), Some(e), Some(st)) if st != 0 => {
+            let (s, e, st) = (i128::from(s), i128::from(e), i128::from(st));
             let n = (e - s + st - st.signum()) / st;
-            known(n.max(0) as u64)
+            known(u64::try_from(n).unwrap_or(0))
         }
         (_, _, Some(0)) => return invalid("`step` is 0"),
         _ => Dim::Unknown,
@@ -1094,7 +1127,7 @@ pub fn lstm(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
         1
     };
     let out = match hidden {
-        Dim::Known(h) => known(h * dirs),
+        Dim::Known(h) => h.checked_mul(dirs).map_or(Dim::Unknown, known),
         Dim::Unknown => Dim::Unknown,
     };
     let seq = if c.bool("output_sequence").unwrap_or(false) {
@@ -1263,7 +1296,9 @@ fn space_depth(c: &InferCtx<'_>, factor_input: &str, up: bool) -> Result<Vec<Typ
         Dim::Known(n) => f(n).map_or(Dim::Unknown, known),
         Dim::Unknown => Dim::Unknown,
     };
-    let bb = b * b;
+    let Some(bb) = b.checked_mul(b) else {
+        return invalid(format!("`{factor_input}` {b} is too large"));
+    };
     let shape = if up {
         if let Dim::Known(ch) = at(&x.shape, 1)
             && ch % bb != 0
