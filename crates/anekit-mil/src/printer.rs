@@ -347,8 +347,8 @@ impl Printer {
         // Row-major walk: before element k, close and reopen brackets for every dimension
         // whose index wraps; an array with a zero dimension prints only its brackets.
         let total = a.elements.len();
-        let expected: usize = a.shape.iter().product();
-        if total == 0 || expected != total {
+        let expected = a.shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
+        if total == 0 || expected != Some(total) {
             // Empty (`[]`, `[[], []]`) or inconsistent (built in code): print the nesting of
             // the shape without leaves.
             self.empty_nesting(&a.shape);
