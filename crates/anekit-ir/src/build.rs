@@ -13,7 +13,10 @@ use crate::ops::{self, Category, InputDef, InputKind, OpDef, Opset, OpsetTag};
 use crate::types::{Dim, TensorType, Type, mismatch};
 use anekit_core::DType;
 use anekit_mil::ast::{self, Span};
-use std::collections::{HashMap, HashSet};
+use std::borrow::Cow;
+// SipHash dominated the profile of large programs; foldhash is a fast non-cryptographic hash
+// with a per-process random seed.
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 /// Build the IR of `program`, returning it with every diagnostic found (in source order).
 pub fn build(program: &ast::Program) -> (Program, Vec<Diagnostic>) {
@@ -231,7 +234,7 @@ impl Builder {
                 for a in &s.args {
                     let arg = self.arg_value(scope, &a.value);
                     inputs.push(Input {
-                        name: a.name.name.clone(),
+                        name: Cow::Owned(a.name.name.clone()),
                         arg,
                         span: a.span,
                     });
@@ -351,7 +354,7 @@ impl Builder {
         let signature = def.signature(opset).or_else(|| def.signatures.first());
         let sig_inputs: &[InputDef] = signature.map_or(&[], |s| s.inputs);
         let mut inputs: Vec<Input> = Vec::with_capacity(s.args.len());
-        let mut seen: HashSet<&str> = HashSet::new();
+        let mut seen: HashSet<&str> = HashSet::with_capacity(s.args.len());
         let mut check_name = |this: &mut Self, name: &'a ast::Ident| -> Option<&'static InputDef> {
             if !seen.insert(name.name.as_str()) {
                 this.diags.push(Diagnostic::error(
@@ -401,7 +404,7 @@ impl Builder {
                 self.check_input(scope, def, idef, &arg, a.value.span());
             }
             inputs.push(Input {
-                name: a.name.name.clone(),
+                name: input_name(idef, &a.name),
                 arg,
                 span: a.span,
             });
@@ -425,7 +428,7 @@ impl Builder {
                     self.check_input(scope, def, idef, &arg, attr.value.span);
                 }
                 inputs.push(Input {
-                    name: attr.name.name.clone(),
+                    name: input_name(idef, &attr.name),
                     arg,
                     span: attr.span,
                 });
@@ -611,7 +614,7 @@ impl Builder {
             opset,
             args: inputs
                 .iter()
-                .map(|i| (i.name.as_str(), info(&i.arg)))
+                .map(|i| (&*i.name, info(&i.arg)))
                 .collect(),
             result_count: s.results.len(),
         };
@@ -769,6 +772,13 @@ impl Builder {
             ));
         }
         Ok(data)
+    }
+}
+
+fn input_name(def: Option<&'static InputDef>, written: &ast::Ident) -> Cow<'static, str> {
+    match def {
+        Some(d) => Cow::Borrowed(d.name),
+        None => Cow::Owned(written.name.clone()),
     }
 }
 

@@ -107,6 +107,4 @@ pub mod codes {
     pub const NEWER_OPSET: &str = "I-newer-opset";
     /// BLOBFILE constants not checked because no weights folder was given.
     pub const BLOBS_SKIPPED: &str = "I-blobs-skipped";
-    /// An attribute the checker does not interpret (analysis-dump attributes are not reported).
-    pub const DEPRECATED_SPELLING: &str = "W-constexpr-operands";
 }

@@ -1366,3 +1366,67 @@ pub fn gru_rnn(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
         TensorType::new(x.dtype, vec![batch, hidden]).into(),
     ])
 }
+
+/// conv_transpose (coremltools iOS15 `conv_transpose.type_inference`): weight is
+/// [C_in, C_out/groups, k...]; `output_shape` wins when given.
+pub fn conv_transpose(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
+    let (x, w) = (c.tensor("x")?, c.tensor("weight")?);
+    if x.rank() < 3 || w.rank() != x.rank() {
+        return invalid(format!(
+            "`x` must be [N, C, spatial...] and `weight` [C_in, C_out/groups, k...] of the same rank (ranks {} and {})",
+            x.rank(),
+            w.rank()
+        ));
+    }
+    check_eq(at(&x.shape, 1), at(&w.shape, 0), || {
+        "`x` channels must equal dim 0 of `weight`".into()
+    })?;
+    if let Some(out) = c.ints("output_shape") {
+        return one(TensorType::new(
+            x.dtype,
+            out.into_iter().map(dim_from_i64).collect(),
+        ));
+    }
+    let spatial = x.rank() - 2;
+    let groups = match c.int("groups") {
+        Some(g) if g >= 1 => g as u64,
+        Some(g) => return invalid(format!("groups must be >= 1, got {g}")),
+        None if c.has("groups") => return Err(InferError::Unknowable),
+        None => 1,
+    };
+    let pad_type = match c.string("pad_type") {
+        Some(p @ ("valid" | "same" | "custom")) => p,
+        Some(_) => return Err(InferError::Unknowable),
+        None if c.has("pad_type") => return Err(InferError::Unknowable),
+        None => "valid",
+    };
+    let strides = positive_list(c, "strides", spatial, 1)?;
+    let dilations = positive_list(c, "dilations", spatial, 1)?;
+    let pad = pads(c, spatial, pad_type)?;
+    let c_out = match at(&w.shape, 1) {
+        Dim::Known(n) => n.checked_mul(groups).map_or(Dim::Unknown, known),
+        Dim::Unknown => Dim::Unknown,
+    };
+    let mut shape = vec![at(&x.shape, 0), c_out];
+    for i in 0..spatial {
+        let (Dim::Known(n), Dim::Known(k)) = (at(&x.shape, i + 2), at(&w.shape, i + 2)) else {
+            shape.push(Dim::Unknown);
+            continue;
+        };
+        let s = i128::from(strides.get(i).copied().unwrap_or(1));
+        let d = i128::from(dilations.get(i).copied().unwrap_or(1));
+        let (n, k) = (i128::from(n), i128::from(k));
+        let eff = (k - 1) * d + 1;
+        let (pb, pe) = pad.get(i).copied().unwrap_or((0, 0));
+        let out = match pad_type {
+            "same" => s * n,
+            "valid" => s * (n - 1) + eff,
+            _ => s * (n - 1) + eff - i128::from(pb) - i128::from(pe),
+        };
+        match u64::try_from(out) {
+            Ok(o) => shape.push(known(o)),
+            Err(_) => return invalid(format!("spatial dim {i} would have size {out}")),
+        }
+    }
+    one(TensorType::new(x.dtype, shape))
+}

@@ -8,6 +8,7 @@ use crate::ops::{OpDef, Opset, OpsetTag};
 use crate::types::Type;
 use anekit_mil::ast::Span;
 use serde::Serialize;
+use std::borrow::Cow;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct ValueId(pub u32);
@@ -133,7 +134,8 @@ impl Op {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Input {
-    pub name: String,
+    /// The registry's input name when it is one (no allocation), else the name as written.
+    pub name: Cow<'static, str>,
     pub arg: Arg,
     pub span: Span,
 }

@@ -353,3 +353,23 @@ fn gru_and_rnn_outputs() {
     );
     assert_eq!(got, [f32s(&[1, 2, 4]), f32s(&[2, 4])].concat());
 }
+
+#[test]
+fn conv_transpose_pad_types() {
+    let p = "tensor<fp32, [1, 4, 5, 6]> x, tensor<fp32, [4, 3, 3, 3]> w";
+    let got = infer(
+        p,
+        "            tensor<fp32, [1, 3, 11, 13]> y = conv_transpose(pad_type = string(\"valid\"), strides = tensor<int32, [2]>([2, 2]), weight = w, x = x);",
+    );
+    assert_eq!(got, f32s(&[1, 3, 11, 13]));
+    let got = infer(
+        p,
+        "            tensor<fp32, [1, 3, 10, 12]> y = conv_transpose(pad_type = string(\"same\"), strides = tensor<int32, [2]>([2, 2]), weight = w, x = x);",
+    );
+    assert_eq!(got, f32s(&[1, 3, 10, 12]));
+    let got = infer(
+        p,
+        "            tensor<fp32, [1, 3, 9, 18]> y = conv_transpose(dilations = tensor<int32, [2]>([1, 2]), pad = tensor<int32, [4]>([1, 1, 0, 2]), pad_type = string(\"custom\"), strides = tensor<int32, [2]>([2, 3]), weight = w, x = x);",
+    );
+    assert_eq!(got, f32s(&[1, 3, 9, 18]));
+}

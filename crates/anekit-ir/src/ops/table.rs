@@ -180,7 +180,7 @@ pub static OPS: &[OpDef] = &[
             CONV_TAIL[4]
         ]
     ),
-    op!("conv_transpose", Conv, Ios15, [r("x", FLOAT), r("weight", FLOAT), o("bias", FLOAT), o("pad", I32).konst(), o("output_shape", I32).konst(), o("pad_type", STRING).konst(), o("strides", I32).konst(), o("dilations", I32).konst(), o("groups", I32).konst()]; redefined_same: S17),
+    op!("conv_transpose", Conv, Ios15, [r("x", FLOAT), r("weight", FLOAT), o("bias", FLOAT), o("pad", I32).konst(), o("output_shape", I32).konst(), o("pad_type", STRING).konst(), o("strides", I32).konst(), o("dilations", I32).konst(), o("groups", I32).konst()]; redefined_same: S17, infer: Some(inf::conv_transpose)),
     // §6.7 elementwise_binary
     binary!("add", NUMERIC, inf::binary_arith),
     binary!("equal", TENSOR, inf::binary_compare),
