@@ -73,6 +73,8 @@ pub enum AnecError {
         "byte offset {offset:#x}: no H13 task descriptor here (expected stream header 0xF401F800 at TD offset 0x28, found {found:#010x})"
     )]
     NoTaskDescriptor { offset: u64, found: u32 },
+    #[error("hwx section {section} declares {size:#x} bytes but has none in the file (offset 0)")]
+    SectionNotInFile { section: &'static str, size: u64 },
 }
 
 /// The 0x1000-byte `.anec` header (§7.2). All fields little-endian.
@@ -347,11 +349,27 @@ impl<'a> Anec<'a> {
         })?;
         let tsk_size = text.size;
         let text_bytes = hwx.text_bytes()?;
+        // A __text without file bytes (offset 0) would otherwise make an all-zero payload of
+        // whatever size the section claims (found by fuzzing: a 285 GB allocation).
+        if text_bytes.len() as u64 != tsk_size {
+            return Err(AnecError::SectionNotInFile {
+                section: "__TEXT,__text",
+                size: tsk_size,
+            });
+        }
         let const_bytes = match hwx.const_section() {
             Some(s) => hwx.section_bytes(s)?,
             None => &[],
         };
         let krn_size = const_bytes.len() as u64;
+        if let Some(s) = hwx.const_section()
+            && s.size != krn_size
+        {
+            return Err(AnecError::SectionNotInFile {
+                section: "__TEXT,__const",
+                size: s.size,
+            });
+        }
         let tsk_padded = align_up(tsk_size, 16).ok_or(AnecError::Overflow {
             what: "tsk_size",
             value: tsk_size,
