@@ -118,3 +118,171 @@ fn corpus_programs_round_trip() {
         failures.join("\n")
     );
 }
+
+fn corpus_program(rel: &str) -> Option<(String, anekit_mil::ast::Program)> {
+    let dir = anekit_core::corpus::corpus_dir("mil")?;
+    let path = dir.join(rel);
+    let src = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{rel}: {e}"));
+    let program = parse(&src).unwrap_or_else(|e| panic!("{rel}: {e}"));
+    Some((rel.to_string(), program))
+}
+
+/// (op, dtype, element count, path, offset) of every inline BLOBFILE tensor, in text order.
+fn blob_refs(program: &anekit_mil::ast::Program) -> Vec<(String, String, u64, String, u64)> {
+    use anekit_mil::ast::*;
+    fn literal(op: &str, l: &Literal, out: &mut Vec<(String, String, u64, String, u64)>) {
+        if let PayloadKind::Blob(b) = &l.value.kind
+            && let TypeKind::Tensor { dtype, shape } = &l.ty.kind
+        {
+            let count = shape
+                .iter()
+                .map(|d| match d {
+                    Dim::Known(n) => *n,
+                    Dim::Unknown => 0,
+                })
+                .product();
+            out.push((
+                op.to_string(),
+                dtype.mil_name().to_string(),
+                count,
+                b.path_str().unwrap_or("?").to_string(),
+                b.offset_u64().unwrap_or(u64::MAX),
+            ));
+        }
+    }
+    let mut out = Vec::new();
+    for f in &program.functions {
+        for s in &f.body.statements {
+            for a in &s.args {
+                if let ArgValue::Literal(l) = &a.value {
+                    literal(&s.op.name, l, &mut out);
+                }
+            }
+            for a in &s.attributes {
+                literal(&s.op.name, &a.value, &mut out);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn compiled_conv_stack_blob_offsets_follow_align64_arithmetic() {
+    // reference/mil-text.md §4.3 [verified]: 64 → 8320 → 8512 → 16768 → 16960 → 25216, each
+    // record at align64(previous data offset + previous size), data 64 bytes after its record.
+    let Some((rel, program)) = corpus_program(
+        "751K__Apple-Neural-Engine-Microarchitecture-Study-M6/data__03_compile__hwx__model.mil",
+    ) else {
+        return;
+    };
+    let refs = blob_refs(&program);
+    let offsets: Vec<u64> = refs.iter().map(|r| r.4).collect();
+    assert_eq!(offsets, [64, 8320, 8512, 16768, 16960, 25216], "{rel}");
+    for pair in refs.windows(2) {
+        let (prev, next) = (&pair[0], &pair[1]);
+        assert_eq!(prev.1, "fp16", "{rel}");
+        let data_end = prev.4 + 64 + prev.2 * 2;
+        assert_eq!(
+            next.4,
+            data_end.div_ceil(64) * 64,
+            "{rel}: {prev:?} -> {next:?}"
+        );
+    }
+    assert!(
+        refs.iter().all(|r| r.3 == "@model_path/weights/weight.bin"),
+        "{rel}"
+    );
+}
+
+#[test]
+fn analysis_dump_fields_decode() {
+    use anekit_core::DType;
+    use anekit_mil::ast::*;
+    let Some((rel, program)) = corpus_program(
+        "751K__Apple-Neural-Engine-Microarchitecture-Study-M6/data__03_compile__opdispatch__ana__ctx__lstm.mil",
+    ) else {
+        return;
+    };
+    assert_eq!(program.version.text, "1.3", "{rel}");
+    let f = program
+        .function("main")
+        .unwrap_or_else(|| panic!("{rel}: no main"));
+    assert_eq!(f.opset.name, "ios18", "{rel}");
+    assert_eq!(
+        f.params[0].ty.kind,
+        TypeKind::TensorBuffer {
+            dtype: DType::Fp16,
+            shape: vec![16, 1, 64],
+            strides: vec![64, 64, 1],
+            interleave_factors: vec![1, 1, 1],
+        },
+        "{rel}"
+    );
+    assert_eq!(f.attributes.len(), 25, "{rel}: cost attributes");
+    assert_eq!(
+        f.attribute("Launch_ane_ms").map(|l| &l.value.kind),
+        Some(&PayloadKind::Float(Float(0.125))),
+        "{rel}"
+    );
+    let first = &f.body.statements[0];
+    assert_eq!(first.op.name, "tensor_buffer_to_tensor", "{rel}");
+    assert_eq!(
+        first.op_opset.as_ref().map(|o| o.name.as_str()),
+        Some("ios17"),
+        "{rel}"
+    );
+    let lstm = f
+        .body
+        .statements
+        .iter()
+        .find(|s| s.op.name == "lstm")
+        .unwrap_or_else(|| panic!("{rel}: no lstm"));
+    let names: Vec<&str> = lstm.results.iter().map(|r| r.name.name.as_str()).collect();
+    assert_eq!(names, ["lstm_0_0", "lstm_0_1", "lstm_0_2"], "{rel}");
+    match &lstm.attribute("ValidationMessage").map(|l| &l.value.kind) {
+        Some(PayloadKind::Dict(entries)) => {
+            assert_eq!(
+                entries[0].value.kind,
+                PayloadKind::Str("Unsupported MIL operation \"lstm\".".into()),
+                "{rel}"
+            );
+        }
+        other => panic!("{rel}: ValidationMessage is {other:?}"),
+    }
+    match &lstm.attribute("EstimatedRuntime").map(|l| &l.value.kind) {
+        Some(PayloadKind::Dict(entries)) => {
+            // Decimal in the dump; the f64 is what Rust's (correctly rounded) parser gives.
+            assert_eq!(
+                entries[0].value.kind,
+                PayloadKind::Float(Float(476.80945305249844)),
+                "{rel}"
+            );
+        }
+        other => panic!("{rel}: EstimatedRuntime is {other:?}"),
+    }
+    assert_eq!(f.body.outputs.len(), 1, "{rel}");
+    assert_eq!(f.body.outputs[0].name, "wrap_out_1_relu", "{rel}");
+}
+
+#[test]
+fn streaming_encoder_shape() {
+    let Some((rel, program)) = corpus_program(
+        "FluidInference__FluidAudio/Models__ParakeetEOU__Streaming__1280ms__streaming_encoder.mlmodelc__model.mil",
+    ) else {
+        return;
+    };
+    // SOURCES.md: 2977 lines = program, buildInfo, `{`, func header, statements, closer, `}`.
+    let f = &program.functions[0];
+    assert_eq!(f.body.statements.len(), 2977 - 6, "{rel}");
+    assert_eq!(program.dialect(), anekit_mil::Dialect::V1_0, "{rel}");
+    assert_eq!(f.opset.name, "ios17", "{rel}");
+    assert_eq!(f.params.len(), 6, "{rel}");
+    // `split` with two outputs occurs (reference/mil-text.md §9).
+    assert!(
+        f.body
+            .statements
+            .iter()
+            .any(|s| s.op.name == "split" && s.results.len() == 2),
+        "{rel}: no two-output split"
+    );
+}
