@@ -3,14 +3,11 @@
 //! fixed point. Any disagreement between printer and parser is a bug.
 #![no_main]
 
-use anekit_mil::{Dialect, PrintOptions, parse, print};
+use anekit_mil::{Dialect, PrintOptions, parse, parse_bytes, print};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(src) = std::str::from_utf8(data) else {
-        return;
-    };
-    let Ok(program) = parse(src) else {
+    let Ok(program) = parse_bytes(data) else {
         return;
     };
     let keep = PrintOptions::default();

@@ -25,5 +25,5 @@ mod printer;
 pub use ast::{Dialect, Program};
 pub use error::ParseError;
 pub use line_index::LineIndex;
-pub use parser::{MAX_DEPTH, parse};
+pub use parser::{MAX_DEPTH, parse, parse_bytes};
 pub use printer::{PrintOptions, print, write_hex_float, write_string};

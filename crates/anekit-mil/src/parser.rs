@@ -31,6 +31,26 @@ pub fn parse(src: &str) -> Result<Program, ParseError> {
     p.program().map_err(|e| e.into_error(src))
 }
 
+/// Parse MIL text given as bytes; invalid UTF-8 is a [`ParseError`] at the first bad byte.
+pub fn parse_bytes(bytes: &[u8]) -> Result<Program, ParseError> {
+    match std::str::from_utf8(bytes) {
+        Ok(src) => parse(src),
+        Err(e) => {
+            let at = e.valid_up_to();
+            let valid = std::str::from_utf8(bytes.get(..at).unwrap_or(&[])).unwrap_or("");
+            let (line, col) = LineIndex::new(valid).line_col(valid, at);
+            let bad = bytes.get(at).copied().unwrap_or(0);
+            Err(ParseError {
+                span: Span::new(at, at + e.error_len().unwrap_or(1)),
+                line,
+                col,
+                expected: "UTF-8 text".to_string(),
+                found: format!("byte 0x{bad:02X}"),
+            })
+        }
+    }
+}
+
 /// An error before `line:col` is known (computed once, at the end).
 struct RawError {
     span: Span,

@@ -35,6 +35,13 @@ pub fn print(program: &Program, options: &PrintOptions) -> String {
     p.out
 }
 
+impl std::fmt::Display for Program {
+    /// The canonical text in the program's own dialect (`print` with default options).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&print(self, &PrintOptions::default()))
+    }
+}
+
 struct Printer {
     out: String,
     dialect: Option<Dialect>,
@@ -347,7 +354,10 @@ impl Printer {
         // Row-major walk: before element k, close and reopen brackets for every dimension
         // whose index wraps; an array with a zero dimension prints only its brackets.
         let total = a.elements.len();
-        let expected = a.shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
+        let expected = a
+            .shape
+            .iter()
+            .try_fold(1usize, |acc, &d| acc.checked_mul(d));
         if total == 0 || expected != Some(total) {
             // Empty (`[]`, `[[], []]`) or inconsistent (built in code): print the nesting of
             // the shape without leaves.

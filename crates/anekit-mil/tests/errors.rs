@@ -247,3 +247,12 @@ fn columns_count_characters_not_bytes() {
     assert_eq!((line, col), (4, 62));
     assert_eq!(msg, "expected `,` or `]` in an attribute list, found `;`");
 }
+
+#[test]
+fn invalid_utf8_is_a_positioned_error() {
+    let e = anekit_mil::parse_bytes(b"program(1.3)\n{\xff\n}").unwrap_err();
+    assert_eq!((e.line, e.col, e.span.start), (2, 2, 14));
+    assert_eq!(e.message(), "expected UTF-8 text, found byte 0xFF");
+    let ok = anekit_mil::parse_bytes(b"program(1.3)\n{\n}").unwrap();
+    assert_eq!(ok.to_string(), "program(1.3)\n{\n}");
+}
