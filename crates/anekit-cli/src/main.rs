@@ -45,6 +45,8 @@ enum Command {
     /// Espresso nets (.espresso.net/.weights/.shape).
     #[command(subcommand)]
     Espresso(cmd::espresso::EspressoCmd),
+    /// Core ML ML Program (.mlpackage / .mlmodel) to MIL text (model.mil + weights/).
+    Convert(cmd::convert::ConvertArgs),
 }
 
 fn main() -> ExitCode {
@@ -58,6 +60,7 @@ fn main() -> ExitCode {
         Command::Anec(c) => cmd::anec::run(c, &ctx),
         Command::Pbze(c) => cmd::pbze::run(c, &ctx),
         Command::Espresso(c) => cmd::espresso::run(c, &ctx),
+        Command::Convert(a) => cmd::convert::run(a, &ctx),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

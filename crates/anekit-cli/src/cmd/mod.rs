@@ -1,6 +1,7 @@
 //! One module per command family. Each exposes its clap arguments and a `run` function.
 pub mod anec;
 pub mod blob;
+pub mod convert;
 pub mod espresso;
 pub mod hwx;
 pub mod hwx_inspect;
