@@ -140,6 +140,19 @@ impl<'a> BlobFile<'a> {
             padding_bits,
         })
     }
+
+    /// [`BlobFile::blob_at`] with the dtype and shape a MIL `BLOBFILE` constant declares: the
+    /// record must have exactly that dtype and `shape`'s element count.
+    pub fn blob_for(
+        &self,
+        metadata_offset: u64,
+        dtype: DType,
+        shape: &[u64],
+    ) -> Result<Blob<'a>, BlobError> {
+        let blob = self.blob_at(metadata_offset, Some(dtype))?;
+        blob.check_shape(shape)?;
+        Ok(blob)
+    }
 }
 
 impl<'a> Blob<'a> {

@@ -205,6 +205,20 @@ fn shape_check() {
         })
     ));
     assert!(blob.check_shape(&[u64::MAX, 4]).is_err());
+    let file = BlobFile::parse(&f).unwrap();
+    assert_eq!(file.blob_for(64, DType::Fp16, &[2, 1]).unwrap(), blob);
+    assert!(matches!(
+        file.blob_for(64, DType::Fp16, &[4]),
+        Err(BlobError::ElementCount {
+            found: 2,
+            expected: 4,
+            ..
+        })
+    ));
+    assert!(matches!(
+        file.blob_for(64, DType::Int16, &[2]),
+        Err(BlobError::DtypeMismatch { .. })
+    ));
 }
 
 #[test]

@@ -532,6 +532,19 @@ mod tests {
     }
 
     #[test]
+    fn long_headers_switch_to_format_2() {
+        let shape = vec![1u64; 30_000]; // "1, " × 30000 > 65535 header bytes
+        let out = write_npy(&shape, &TensorData::U8(vec![9])).unwrap();
+        assert_eq!(&out[..8], b"\x93NUMPY\x02\x00");
+        let header_len = u32::from_le_bytes(out[8..12].try_into().unwrap()) as usize;
+        assert_eq!((12 + header_len) % 64, 0);
+        assert_eq!(out[12 + header_len - 1], b'\n');
+        let back = read_npy(&out).unwrap();
+        assert_eq!(back.shape.len(), 30_000);
+        assert_eq!(back.data, TensorData::U8(vec![9]));
+    }
+
+    #[test]
     fn scalar_and_widened_types() {
         let out = write_npy(&[], &TensorData::Bool(vec![true])).unwrap();
         assert!(out.starts_with(
