@@ -27,6 +27,7 @@ pub fn parse(src: &str) -> Result<Program, ParseError> {
         bytes: src.as_bytes(),
         pos: 0,
         depth: 0,
+        generic_lists: 0,
     };
     p.program().map_err(|e| e.into_error(src))
 }
@@ -78,6 +79,8 @@ struct Parser<'a> {
     bytes: &'a [u8],
     pos: usize,
     depth: usize,
+    /// How many generic (non-array) lists enclose the current position; see `bracket`.
+    generic_lists: usize,
 }
 
 const fn is_ident_start(b: u8) -> bool {
@@ -952,7 +955,11 @@ impl<'a> Parser<'a> {
     /// A `[...]` payload: a flat [`Array`] when rectangular and homogeneous, else a list.
     fn bracket(&mut self) -> PResult<Payload> {
         let start = self.pos;
-        if let Some(array) = self.try_array() {
+        // Inside two failed fast paths, skip it: every failed attempt rescans its list, so
+        // without this bound a deep ragged list would cost depth × length.
+        if self.generic_lists < 2
+            && let Some(array) = self.try_array()
+        {
             return Ok(Payload {
                 kind: PayloadKind::Array(Box::new(array)),
                 span: Span::new(start, self.pos),
@@ -966,6 +973,7 @@ impl<'a> Parser<'a> {
     #[inline(never)]
     fn list_payload(&mut self, start: usize) -> PResult<Payload> {
         self.enter()?;
+        self.generic_lists += 1;
         self.pos += 1;
         let mut items = Vec::new();
         if !self.eat(b']') {
@@ -978,6 +986,7 @@ impl<'a> Parser<'a> {
                 break;
             }
         }
+        self.generic_lists = self.generic_lists.saturating_sub(1);
         self.leave();
         Ok(Payload {
             kind: PayloadKind::List(items),
