@@ -403,3 +403,10 @@ fn equality_ignores_spans_but_not_content() {
     let c = parse(&COMPACT.replace("int32(-1)", "int32(1)")).unwrap();
     assert_ne!(a, c);
 }
+
+#[test]
+fn no_whitespace_where_none_is_needed() {
+    let src = "program(1.3)[buildInfo=dict<string,string>({{\"a\",\"b\"}})]{func main<ios18>(tensor<fp16,[1,?]>x,state<tensor<fp16,[1]>>s){tensor<fp16,[1,?]>y,tensor<fp16,[1,?]>z=split(x=x,num_splits=int32(2))[name=string(\"y\")];tensor<fp16,[2]>w=concat(axis=int32(0),values=(y,z),interleave=bool(false));}->(w);}";
+    let expected = "program(1.3)\n[buildInfo = dict<string, string>({{\"a\", \"b\"}})]\n{\n    func main<ios18>(tensor<fp16, [1, ?]> x, state<tensor<fp16, [1]>> s) {\n            tensor<fp16, [1, ?]> y, tensor<fp16, [1, ?]> z = split(num_splits = int32(2), x = x)[name = string(\"y\")];\n            tensor<fp16, [2]> w = concat(axis = int32(0), interleave = bool(false), values = (y, z));\n        } -> (w);\n}";
+    assert_eq!(canon(src), expected);
+}
