@@ -319,7 +319,14 @@ pub fn unary(op: UnaryOp, x: TensorView<'_>) -> Tensor {
         UnaryOp::Cosh => map(x, f32::cosh),
         UnaryOp::Atanh => map(x, f32::atanh),
         UnaryOp::Erf => map(x, libm::erff),
-        UnaryOp::Clip { alpha, beta } => map(x, move |v| v.max(alpha).min(beta)),
-        UnaryOp::Threshold { alpha } => map(x, move |v| v.max(alpha)),
+        // NaN passes through (numpy's clip), which f32::max/min would replace by a bound.
+        UnaryOp::Clip { alpha, beta } => map(x, move |v| {
+            if v.is_nan() {
+                v
+            } else {
+                v.max(alpha).min(beta)
+            }
+        }),
+        UnaryOp::Threshold { alpha } => map(x, move |v| if v.is_nan() { v } else { v.max(alpha) }),
     }
 }
