@@ -14,6 +14,7 @@ use crate::types::{Dim, TensorType, Type, mismatch};
 use anekit_core::DType;
 use anekit_mil::ast::{self, Span};
 use std::borrow::Cow;
+use std::cell::OnceCell;
 // SipHash dominated the profile of large programs; foldhash is a fast non-cryptographic hash
 // with a per-process random seed.
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
@@ -65,9 +66,10 @@ struct Builder {
 /// Per-function state.
 struct Scope<'a> {
     names: HashMap<&'a str, ValueId>,
-    /// Every name a statement of the function defines, to tell "used before definition" from
-    /// "undefined".
-    later: HashSet<&'a str>,
+    /// The function's statements and, built on the first undefined name only, the set of
+    /// names they define: tells "used before definition" from "undefined".
+    statements: &'a [ast::Statement],
+    later: OnceCell<HashSet<&'a str>>,
     values: Vec<Value>,
     ops: Vec<Op>,
 }
@@ -110,13 +112,9 @@ impl Builder {
         }
         let opset = tag.map_or(Opset::Ios18, OpsetTag::effective);
         let mut scope = Scope {
-            names: HashMap::new(),
-            later: f
-                .body
-                .statements
-                .iter()
-                .flat_map(|s| s.results.iter().map(|r| r.name.name.as_str()))
-                .collect(),
+            names: HashMap::with_capacity(f.params.len() + f.body.statements.len()),
+            statements: &f.body.statements,
+            later: OnceCell::new(),
             values: Vec::new(),
             ops: Vec::with_capacity(f.body.statements.len()),
         };
@@ -451,7 +449,17 @@ impl Builder {
             ast::ArgValue::Name(id) => match scope.names.get(id.name.as_str()) {
                 Some(v) => Arg::Value(*v),
                 None => {
-                    let (code, msg) = if scope.later.contains(id.name.as_str()) {
+                    let defined_somewhere = scope
+                        .later
+                        .get_or_init(|| {
+                            scope
+                                .statements
+                                .iter()
+                                .flat_map(|s| s.results.iter().map(|r| r.name.name.as_str()))
+                                .collect()
+                        })
+                        .contains(id.name.as_str());
+                    let (code, msg) = if defined_somewhere {
                         (
                             codes::USE_BEFORE_DEF,
                             format!("`{}` is used before its definition", id.name),
@@ -612,10 +620,7 @@ impl Builder {
         let info = |arg: &Arg| -> ArgInfo<'_> { arg_info(&self.constants, &scope.values, arg) };
         let ctx = InferCtx {
             opset,
-            args: inputs
-                .iter()
-                .map(|i| (&*i.name, info(&i.arg)))
-                .collect(),
+            args: inputs.iter().map(|i| (&*i.name, info(&i.arg))).collect(),
             result_count: s.results.len(),
         };
         let result = infer(&ctx);
