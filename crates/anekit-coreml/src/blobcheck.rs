@@ -123,7 +123,7 @@ pub fn check_blobs<'f>(
             path: path.clone(),
             file: file.clone(),
             offset,
-            source,
+            source: Box::new(source),
         };
         let bf = anekit_blob::BlobFile::parse(bytes).map_err(blob_err)?;
         let blob = bf.blob_at(offset, Some(dtype)).map_err(blob_err)?;

@@ -56,14 +56,14 @@ pub enum CoremlError {
         file: String,
         offset: u64,
         #[source]
-        source: anekit_blob::BlobError,
+        source: Box<anekit_blob::BlobError>,
     },
 
     #[error("{path}: {source}")]
     Mil {
         path: PathBuf,
         #[source]
-        source: anekit_mil::ParseError,
+        source: Box<anekit_mil::ParseError>,
     },
 }
 

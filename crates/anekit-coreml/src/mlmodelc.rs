@@ -165,7 +165,7 @@ impl MlModelc {
             })?;
             let p = anekit_mil::parse(&text).map_err(|source| CoremlError::Mil {
                 path: mil.clone(),
-                source,
+                source: Box::new(source),
             })?;
             (Some(p), Some(text.len() as u64))
         } else {

@@ -262,12 +262,11 @@ fn update_state(
             ));
         }
     };
-    let mut attributes = Vec::new();
-    attributes.push(Attribute {
+    let attributes = vec![Attribute {
         name: Ident::new("name"),
         value: string_literal(&rname),
         span: Span::default(),
-    });
+    }];
     let mut s = Statement {
         results: vec![Param {
             ty,

@@ -112,12 +112,17 @@ impl<'a> Fields<'a> {
             }
             2 => {
                 let len = read_varint(self.bytes, &mut self.pos)?;
-                WireValue::Bytes(take(
-                    self.bytes,
-                    &mut self.pos,
-                    len,
-                    "length-delimited field",
-                )?)
+                let payload = self.pos;
+                WireValue::Bytes(
+                    take(self.bytes, &mut self.pos, len, "length-delimited field").map_err(
+                        |e| {
+                            err(
+                                offset,
+                                format!("field {number}: {} (payload at byte {payload})", e.detail),
+                            )
+                        },
+                    )?,
+                )
             }
             5 => {
                 let b = take(self.bytes, &mut self.pos, 4, "fixed32")?;
@@ -343,7 +348,7 @@ fn field_values(
 /// Decode a packed repeated scalar (checks the payload length against the element width).
 fn unpack(kind: &Kind, b: &[u8]) -> Result<Vec<Value>, WireError> {
     let fixed = |w: usize| -> Result<std::slice::ChunksExact<'_, u8>, WireError> {
-        if b.len() % w != 0 {
+        if !b.len().is_multiple_of(w) {
             return Err(err(
                 0,
                 format!("packed field of {} bytes is not a multiple of {w}", b.len()),
@@ -439,11 +444,10 @@ mod tests {
         // field 2, length 2^62
         let b = [0x12, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x40];
         let e = fields(&b).next().unwrap().unwrap_err();
-        assert_eq!(e.offset, 1);
-        assert!(
-            e.detail.contains("4611686018427387904 bytes"),
-            "{}",
-            e.detail
+        assert_eq!(e.offset, 0);
+        assert_eq!(
+            e.detail,
+            "field 2: length-delimited field of 4611686018427387904 bytes, but only 0 bytes remain (payload at byte 10)"
         );
     }
 
