@@ -2,6 +2,7 @@
 """Transcribe tinygrad's H13 TD field positions (aneregs.json) into anekit's own Rust table.
 
 Usage: python3 scripts/gen_h13_regmap.py /path/to/aneregs.json > crates/anekit-hwx/src/regmap_h13.rs
+       rustfmt --edition 2024 crates/anekit-hwx/src/regmap_h13.rs
 
 aneregs.json gives [name, [td_byte, bit, width]] relative to the stored TD. anekit keys each
 field by where the hardware puts it instead: a header word index, or a register byte address

@@ -3,6 +3,8 @@
 
 Usage: python3 scripts/gen_prov_regmaps.py /path/to/freedomtan-register-maps \
            > crates/anekit-hwx/src/regmap_prov.rs
+       rustfmt --edition 2024 crates/anekit-hwx/src/regmap_prov.rs
+       rustfmt --edition 2024 crates/anekit-hwx/src/regmap_prov.rs
 
 The Markdown maps (BSD-3-Clause, written partly with AI help, internally inconsistent in places;
 reference hwx-td.md §3.4, §6) list registers as table rows `| **0xADDR** | ... | **Name** | fields |`

@@ -187,11 +187,38 @@ impl FieldDef {
     /// Whether `query` names this field: the dump name, the full name, or for header fields
     /// `Header.<Field>` without the word index. Case-insensitive.
     pub fn matches(&self, query: &str) -> bool {
+        // Compared piecewise, without building the names: lookups run once per field per query.
         let q = query.trim();
-        q.eq_ignore_ascii_case(&self.full_name())
-            || q.eq_ignore_ascii_case(&self.dump_name())
-            || (self.block == "Header" && q.eq_ignore_ascii_case(&format!("Header.{}", self.name)))
+        let q = strip_prefix_ci(q, "aneTD.")
+            .or_else(|| strip_prefix_ci(q, "aneRegs."))
+            .unwrap_or(q);
+        let Some(rest) = strip_prefix_ci(q, self.block) else {
+            return false;
+        };
+        let Some(rest) = rest.strip_prefix('.') else {
+            // `Header[9].KBase0`: the register carries the block name.
+            return self.block == "Header" && self.register_and_name_are(q);
+        };
+        if self.block == "Header" {
+            rest.eq_ignore_ascii_case(self.name)
+        } else {
+            self.register_and_name_are(rest)
+        }
     }
+
+    /// `text` is `<register>.<name>`.
+    fn register_and_name_are(&self, text: &str) -> bool {
+        strip_prefix_ci(text, self.register)
+            .and_then(|r| r.strip_prefix('.'))
+            .is_some_and(|n| n.eq_ignore_ascii_case(self.name))
+    }
+}
+
+fn strip_prefix_ci<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = text.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| text.get(prefix.len()..))
+        .flatten()
 }
 
 /// A block of consecutive registers a TD writes with one command.
@@ -405,5 +432,43 @@ pub fn regmap(generation: Generation) -> Option<&'static RegMap> {
         Generation::H17 => Some(&H17),
         Generation::H18 => Some(&H18),
         Generation::H11 | Generation::H12 => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_names_resolve_in_every_spelling() {
+        let map = regmap(Generation::H13).unwrap();
+        for q in [
+            "Header.KBase0",
+            "header[9].kbase0",
+            "aneTD.Header[9].KBase0",
+            " Header[9].KBase0 ",
+        ] {
+            assert_eq!(
+                map.field(q).map(|f| f.full_name()).as_deref(),
+                Some("Header[9].KBase0"),
+                "{q}"
+            );
+        }
+        let f = map
+            .field("aneRegs.KernelDMASrc.CoeffDMAConfig[1].En")
+            .unwrap();
+        assert_eq!(f.loc, Loc::Register(0x1F80C));
+        let f = map.field("KernelDMASrc.CoeffDMAConfig[10].En").unwrap();
+        assert_eq!(f.loc, Loc::Register(0x1F830));
+        for q in [
+            "Header[8].KBase0",
+            "Common.InDim",
+            "InDim.Win",
+            "Common.InDim.Win.",
+            "CommonX.InDim.Win",
+            "",
+        ] {
+            assert!(map.field(q).is_none(), "{q}");
+        }
     }
 }
