@@ -1186,7 +1186,7 @@ impl<'a> Parser<'a> {
         if self.peek_byte() == Some(b'0') && matches!(self.byte_at(self.pos + 1), Some(b'x' | b'X'))
         {
             self.pos += 2;
-            return self.hex_float(start, neg).map(|v| Some(Scalar::Float(v)));
+            return self.hex_float(neg).map(|v| Some(Scalar::Float(v)));
         }
         while self.peek_byte().is_some_and(|b| b.is_ascii_digit()) {
             self.pos += 1;
@@ -1271,7 +1271,7 @@ impl<'a> Parser<'a> {
     }
 
     /// The rest of a C99 hex float after `0x`: `H[.H*]p[+-]D`.
-    fn hex_float(&mut self, start: usize, neg: bool) -> PResult<f64> {
+    fn hex_float(&mut self, neg: bool) -> PResult<f64> {
         // Up to 15 significant hex digits go into `mantissa` exactly; any further digit only
         // matters for rounding (`sticky`), so arbitrarily long spellings round correctly.
         let mut mantissa: u64 = 0;
@@ -1332,7 +1332,6 @@ impl<'a> Parser<'a> {
             return Err(self.error("decimal digits in the exponent of a hex float"));
         }
         if self.peek_byte().is_some_and(is_ident_char) {
-            let _ = start;
             return Err(self.error("a separator after the hex float"));
         }
         let exp = if exp_neg { -exp } else { exp };
