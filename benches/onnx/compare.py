@@ -59,14 +59,17 @@ def build_models():
 
 
 def time_fn(fn, reps, warmup=3):
+    """Median wall seconds per run, and mean process CPU seconds per run (user + system of
+    all threads: a load-independent measure of work done, see examples/cpu_time_probe.rs)."""
     for _ in range(warmup):
         fn()
     ts = []
+    c0 = time.process_time()
     for _ in range(reps):
         t0 = time.perf_counter()
         fn()
         ts.append(time.perf_counter() - t0)
-    return statistics.median(ts)
+    return statistics.median(ts), (time.process_time() - c0) / reps
 
 
 def time_ort(model, feed, threads, reps):
@@ -75,6 +78,8 @@ def time_ort(model, feed, threads, reps):
     so = ort.SessionOptions()
     so.intra_op_num_threads = threads
     so.inter_op_num_threads = 1
+    # Spinning worker threads would burn CPU time between runs and distort the CPU column.
+    so.add_session_config_entry("session.intra_op.allow_spinning", "0")
     sess = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
     return time_fn(lambda: sess.run(None, feed), reps)
 
@@ -115,20 +120,25 @@ def main():
     ours = anekit_medians(not args.no_cargo)
     load_after = os.getloadavg()[0]
 
-    def row(name, secs, flop):
-        if secs is None:
-            return f"{name:<28} {'n/a':>10} {'n/a':>10}"
-        return f"{name:<28} {secs * 1e3:>9.2f}  {flop / secs / 1e9:>9.1f}"
+    def row(name, t, flop):
+        if t is None:
+            return f"{name:<30} {'n/a':>9}"
+        secs, cpu = t if isinstance(t, tuple) else (t, None)
+        line = f"{name:<30} {secs * 1e3:>9.2f} {flop / secs / 1e9:>9.1f}"
+        if cpu:
+            line += f" {cpu * 1e3:>9.2f} {flop / cpu / 1e9:>12.1f}"
+        return line
 
     print(f"\nthreads={args.threads}  load average (1 min) before {load_before:.2f}, "
           f"after {load_after:.2f}")
-    print(f"{'benchmark':<28} {'ms':>10} {'GFLOP/s':>10}")
+    print(f"{'benchmark':<30} {'wall ms':>9} {'GFLOP/s':>9} {'cpu ms':>9} {'GFLOP/cpu-s':>12}")
     print(row("gemm 1024^3  anekit-cpu", ours["gemm"], GEMM_FLOP))
     print(row("gemm 1024^3  onnxruntime", ort_gemm, GEMM_FLOP))
     print(row("gemm 1024^3  numpy (BLAS)", np_gemm, GEMM_FLOP))
     print(row("conv 3x3 64->64 56x56 anekit", ours["conv"], CONV_FLOP))
     print(row("conv 3x3 64->64 56x56 ort", ort_conv, CONV_FLOP))
-    print("anekit figures are criterion medians; onnxruntime/numpy are medians of "
+    print("anekit figures are criterion medians (wall only; for CPU time run the "
+          "cpu_time_probe example); onnxruntime/numpy: median wall and mean CPU time of "
           f"{args.reps} runs after 3 warm-up runs.")
     return 0
 
