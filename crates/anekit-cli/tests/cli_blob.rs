@@ -242,6 +242,26 @@ fn errors_are_one_line_and_exit_nonzero() {
         .stderr(predicates::str::contains(
             "element 3 (127) does not fit in uint6 (range 0..=63)",
         ));
+    // 64-bit arrays need an explicit conversion.
+    ane()
+        .args(["blob", "pack", "-o"])
+        .arg(tmp.path().join("w.bin"))
+        .arg(fixtures().join("npy_i8.npy"))
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains(
+            "blob storage cannot hold int64 values; convert with --dtype",
+        ));
+    // int64 -9223372036854775808 does not fit in int32.
+    ane()
+        .args(["blob", "pack", "--dtype", "int32", "-o"])
+        .arg(tmp.path().join("w.bin"))
+        .arg(fixtures().join("npy_i8.npy"))
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains(
+            "element 0 (-9223372036854775808) does not fit in int32",
+        ));
     // A weight.bin is not an npy file.
     ane()
         .args(["blob", "pack", "-o"])

@@ -149,9 +149,13 @@ fn pack(args: PackArgs, ctx: &Ctx) -> CmdResult {
                 .map_err(|e| miette!("{}: {e}", input.display()))?,
             None => array.data,
         };
-        let offset = writer
-            .add(&data)
-            .map_err(|e| miette!("{}: {e}", input.display()))?;
+        let offset = writer.add(&data).map_err(|e| match e {
+            anekit_blob::BlobError::UnsupportedDtype { dtype } => miette!(
+                "{}: blob storage cannot hold {dtype} values; convert with --dtype (e.g. --dtype fp32)",
+                input.display()
+            ),
+            e => miette!("{}: {e}", input.display()),
+        })?;
         blobs.push(PackedBlob {
             input: input.display().to_string(),
             offset,
