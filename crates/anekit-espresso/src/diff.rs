@@ -91,8 +91,22 @@ impl NetDiff {
     }
 }
 
-fn find<'a>(net: &'a EspressoNet, name: &str) -> Option<&'a Layer> {
-    net.layers.iter().find(|l| l.name == name)
+/// Layers pair up by name and occurrence: the k-th layer named X in one net with the k-th
+/// layer named X in the other (names are not guaranteed unique).
+fn occurrences(net: &EspressoNet) -> Vec<usize> {
+    let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    net.layers
+        .iter()
+        .map(|l| {
+            let n = seen.entry(l.name.as_str()).or_insert(0);
+            *n += 1;
+            *n - 1
+        })
+        .collect()
+}
+
+fn counterpart<'a>(net: &'a EspressoNet, name: &str, occurrence: usize) -> Option<&'a Layer> {
+    net.layers.iter().filter(|l| l.name == name).nth(occurrence)
 }
 
 fn is_part_of(candidate: &str, base: &str) -> bool {
@@ -141,45 +155,64 @@ pub fn diff(
         }
     }
 
+    let (occ_a, occ_b) = (occurrences(a), occurrences(b));
+    let paired_a: Vec<Option<&Layer>> = a
+        .layers
+        .iter()
+        .zip(&occ_a)
+        .map(|(l, &k)| counterpart(b, &l.name, k))
+        .collect();
+    let unpaired_b: Vec<usize> = b
+        .layers
+        .iter()
+        .zip(&occ_b)
+        .enumerate()
+        .filter(|(_, (l, k))| counterpart(a, &l.name, **k).is_none())
+        .map(|(i, _)| i)
+        .collect();
+
     let mut decomposed = Vec::new();
     let mut removed = Vec::new();
-    let mut claimed: Vec<&str> = Vec::new();
-    for la in &a.layers {
-        if find(b, &la.name).is_some() {
+    let mut claimed: Vec<usize> = Vec::new();
+    for (la, pair) in a.layers.iter().zip(&paired_a) {
+        if pair.is_some() {
             continue;
         }
-        let parts: Vec<(String, String)> = b
-            .layers
+        let parts: Vec<usize> = unpaired_b
             .iter()
-            .filter(|lb| find(a, &lb.name).is_none() && is_part_of(&lb.name, &la.name))
-            .map(|lb| (lb.name.clone(), lb.type_name.clone()))
+            .copied()
+            .filter(|&i| {
+                b.layers
+                    .get(i)
+                    .is_some_and(|lb| is_part_of(&lb.name, &la.name))
+            })
             .collect();
         if parts.is_empty() {
             removed.push((la.name.clone(), la.type_name.clone()));
         } else {
-            for (n, _) in &parts {
-                if let Some(l) = find(b, n) {
-                    claimed.push(l.name.as_str());
-                }
-            }
+            claimed.extend(&parts);
             decomposed.push(Decomposed {
                 name: la.name.clone(),
                 type_name: la.type_name.clone(),
-                into: parts,
+                into: parts
+                    .iter()
+                    .filter_map(|&i| b.layers.get(i))
+                    .map(|lb| (lb.name.clone(), lb.type_name.clone()))
+                    .collect(),
             });
         }
     }
-    let added = b
-        .layers
+    let added = unpaired_b
         .iter()
-        .filter(|lb| find(a, &lb.name).is_none() && !claimed.contains(&lb.name.as_str()))
+        .filter(|i| !claimed.contains(i))
+        .filter_map(|&i| b.layers.get(i))
         .map(|lb| (lb.name.clone(), lb.type_name.clone()))
         .collect();
 
     let mut changed = Vec::new();
     let mut field_changes = Vec::new();
-    for la in &a.layers {
-        let Some(lb) = find(b, &la.name) else {
+    for (la, pair) in a.layers.iter().zip(&paired_a) {
+        let Some(lb) = pair else {
             continue;
         };
         let mut keys: Vec<String> = Vec::new();
@@ -304,5 +337,26 @@ mod tests {
         );
         assert!(!d.is_empty());
         assert!(diff(&a, None, &a, None).is_empty());
+    }
+
+    #[test]
+    fn duplicate_layer_names_pair_by_occurrence() {
+        // Found by the espresso_json fuzz target: a net with two layers named "act" differed
+        // from itself.
+        let a = EspressoNet::parse_json(
+            r#"{"layers":[{"name":"act","type":"activation","mode":0},
+                          {"name":"act","type":"activation","mode":3}]}"#,
+        )
+        .unwrap();
+        assert!(diff(&a, None, &a, None).is_empty());
+        let b =
+            EspressoNet::parse_json(r#"{"layers":[{"name":"act","type":"activation","mode":0}]}"#)
+                .unwrap();
+        let d = diff(&a, None, &b, None);
+        assert_eq!(
+            d.removed,
+            vec![("act".to_string(), "activation".to_string())]
+        );
+        assert!(d.changed.is_empty());
     }
 }
