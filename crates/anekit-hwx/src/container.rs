@@ -89,6 +89,14 @@ pub enum HwxError {
         text: String,
         why: &'static str,
     },
+    #[error(
+        "byte offset {offset:#x}: {what}: names and copies would exceed {budget} bytes (4× the input); refusing a file built to exhaust memory"
+    )]
+    TooMuchOutput {
+        offset: u64,
+        what: &'static str,
+        budget: u64,
+    },
 }
 
 /// ANE hardware generation, from the header's cpusubtype (§1.1, §6).
@@ -547,6 +555,10 @@ pub struct Hwx<'a> {
     pub layouts: Vec<TensorLayout>,
     pub relocations: Vec<Relocation>,
     pub tensors: Vec<TensorBinding>,
+    /// Bytes still allowed for copied names and bindings: strings may be shared by many
+    /// symbols, so copying them is bounded separately from the input size.
+    #[serde(skip)]
+    copy_budget: u64,
 }
 
 fn fixed_name(bytes: &[u8]) -> String {
@@ -622,6 +634,9 @@ impl<'a> Hwx<'a> {
             layouts: Vec::new(),
             relocations: Vec::new(),
             tensors: Vec::new(),
+            copy_budget: (data.len() as u64)
+                .saturating_mul(4)
+                .saturating_add(1 << 16),
         };
 
         let mut pos: u64 = 0;
@@ -698,7 +713,7 @@ impl<'a> Hwx<'a> {
             hwx.parse_symbols(file, symtab)?;
         }
         hwx.parse_relocations(file)?;
-        hwx.bind_tensors();
+        hwx.bind_tensors()?;
         Ok(hwx)
     }
 
@@ -784,6 +799,21 @@ impl<'a> Hwx<'a> {
         self.tensors.iter().filter(move |t| t.role == role)
     }
 
+    fn charge(&mut self, bytes: usize, offset: u64, what: &'static str) -> Result<(), HwxError> {
+        let bytes = bytes as u64 + 32;
+        if bytes > self.copy_budget {
+            return Err(HwxError::TooMuchOutput {
+                offset,
+                what,
+                budget: (self.data.len() as u64)
+                    .saturating_mul(4)
+                    .saturating_add(1 << 16),
+            });
+        }
+        self.copy_budget -= bytes;
+        Ok(())
+    }
+
     fn parse_symbols(&mut self, file: Reader<'a>, symtab: SymtabCommand) -> Result<(), HwxError> {
         let table = file.sub(
             u64::from(symtab.symoff),
@@ -808,6 +838,11 @@ impl<'a> Hwx<'a> {
                 strings.data(),
                 u64::from(strx),
                 u64::from(symtab.stroff),
+                "symbol name",
+            )?;
+            self.charge(
+                name.len(),
+                u64::from(symtab.stroff) + u64::from(strx),
                 "symbol name",
             )?;
             symbols.push(Symbol {
@@ -891,6 +926,8 @@ impl<'a> Hwx<'a> {
                         .map(|k| k.name.clone()),
                     _ => None,
                 };
+                let target_len = target_symbol.as_ref().map_or(0, String::len);
+                self.charge(target_len, u64::from(reloff), "relocation targets")?;
                 self.relocations.push(Relocation {
                     section,
                     r_address,
@@ -908,8 +945,9 @@ impl<'a> Hwx<'a> {
         Ok(())
     }
 
-    fn bind_tensors(&mut self) {
+    fn bind_tensors(&mut self) -> Result<(), HwxError> {
         let mut tensors = Vec::new();
+        let mut cost = 0usize;
         for (segment_index, seg) in self.segments.iter().enumerate() {
             if seg.name != "__FVMLIB" {
                 continue;
@@ -944,8 +982,35 @@ impl<'a> Hwx<'a> {
                     .cloned(),
                 name,
             });
+            if let Some(t) = tensors.last() {
+                cost = cost
+                    .saturating_add(t.name.len())
+                    .saturating_add(
+                        t.layout
+                            .as_ref()
+                            .map_or(0, |l| l.name.len() + 24 * l.dims.len()),
+                    )
+                    .saturating_add(t.descriptor.as_ref().map_or(0, |d| {
+                        d.name.len() + d.network_name.len() + 4 * d.words.len()
+                    }));
+            }
+            // Checked per tensor so a hostile file stops early rather than after the copies.
+            if cost as u64 > self.copy_budget {
+                return Err(HwxError::TooMuchOutput {
+                    offset: self
+                        .load_commands
+                        .get(seg.command_index as usize)
+                        .map_or(0, |c| c.offset),
+                    what: "tensor bindings",
+                    budget: (self.data.len() as u64)
+                        .saturating_mul(4)
+                        .saturating_add(1 << 16),
+                });
+            }
         }
+        self.copy_budget -= cost as u64;
         self.tensors = tensors;
+        Ok(())
     }
 }
 

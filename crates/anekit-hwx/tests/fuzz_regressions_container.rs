@@ -101,3 +101,32 @@ fn text_past_the_end_reports_the_offset() {
     let e = Anec::from_hwx(&hwx).unwrap_err();
     assert!(e.to_string().contains("0x4000"), "{e}");
 }
+
+/// Many symbols naming the same long string: without a copy budget, a 124 KB file would make
+/// 240 MB of name copies (quadratic growth). Now an error at the string table's offset.
+#[test]
+fn shared_symbol_strings_cannot_multiply_memory() {
+    const NSYMS: u32 = 4000;
+    const NAME_LEN: usize = 60_000;
+    let symoff = 32 + 24;
+    let stroff = symoff + 16 * NSYMS;
+    let mut file = Vec::new();
+    for x in [0xBEEF_FACEu32, 0x80, 4, 2, 1, 24, 0, 0] {
+        push_u32(&mut file, x);
+    }
+    for x in [0x2u32, 24, symoff, NSYMS, stroff, NAME_LEN as u32 + 1] {
+        push_u32(&mut file, x);
+    }
+    for _ in 0..NSYMS {
+        push_u32(&mut file, 0); // n_strx: all the same string
+        file.extend_from_slice(&[0x0F, 0, 0, 0]);
+        push_u64(&mut file, 0);
+    }
+    file.extend(std::iter::repeat_n(b'A', NAME_LEN));
+    file.push(0);
+    let e = Hwx::parse(&file).unwrap_err();
+    assert!(
+        matches!(e, anekit_hwx::container::HwxError::TooMuchOutput { offset, .. } if offset == u64::from(stroff)),
+        "{e}"
+    );
+}
