@@ -30,5 +30,27 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+/// A program with one inline 2^18-element fp32 tensor (hex floats), as hand-written ANE
+/// programs embed constants: exercises the flat-array path (no node per element).
+fn bench_inline_tensor(c: &mut Criterion) {
+    let n = 1 << 18;
+    let mut values = String::new();
+    for i in 0..n {
+        if i > 0 {
+            values.push_str(", ");
+        }
+        anekit_mil::write_hex_float(&mut values, f64::from(i as f32 * 0.37 - 1000.0));
+    }
+    let src = format!(
+        "program(1.3)\n{{\n    func main<ios18>(tensor<fp32, [{n}]> x) {{\n            tensor<fp32, [{n}]> c = const()[name = string(\"c\"), val = tensor<fp32, [{n}]>([{values}])];\n        }} -> (c);\n}}"
+    );
+    let mut group = c.benchmark_group("mil");
+    group.throughput(Throughput::Bytes(src.len() as u64));
+    group.bench_function("parse_inline_tensor_256k", |b| {
+        b.iter(|| anekit_mil::parse(black_box(&src)).map(|p| p.functions.len()))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench, bench_inline_tensor);
 criterion_main!(benches);
