@@ -1021,7 +1021,7 @@ impl<'a> Parser<'a> {
                     continue;
                 }
                 b']' => {
-                    let level = counts.len() - 1;
+                    let level = counts.len().checked_sub(1)?;
                     let n = counts.pop()?;
                     if n == 0 {
                         match rank {
