@@ -47,7 +47,8 @@ fn disasm_conv_summary_and_fields() {
     assert_eq!(
         lines[1],
         "TD 0 @ 0x4000 (0x274 bytes, h13): conv k1x1 s1x1 p0,0 | in 1x1x3 fp16 -> out 1x1x3 fp16 \
-         | act none | read slot 5 | kernel slot 1 (3 ch) | write slot 4 | cache DROP/DEPRI"
+         | act none | read slot 5 (image) | kernel slot 1 (__const) (3 ch) \
+         | write slot 4 (probs@output) | cache DROP/DEPRI"
     );
     for expected in [
         "  aneTD.Header[8].ENE = 3",
@@ -74,6 +75,14 @@ fn disasm_json_and_raw() {
     let td = &v["tds"][0];
     assert_eq!(td["summary"]["kind"], "pe-elementwise add");
     assert_eq!(td["summary"]["reads"], serde_json::json!([6, 5]));
+    assert_eq!(
+        td["summary"]["slot_names"],
+        serde_json::json!([
+            {"slot": 4, "name": "probs@output"},
+            {"slot": 5, "name": "image2"},
+            {"slot": 6, "name": "image"}
+        ])
+    );
     let field = |name: &str| {
         td["fields"]
             .as_array()
@@ -116,8 +125,13 @@ fn disasm_selects_one_td_and_rejects_missing_ones() {
         return;
     };
     let out = run_ok(&["hwx", "disasm", "--td", "1", concat.to_str().unwrap()]);
+    // Slots named from the container: TD1 reads input_1 (slot 5), reference §1.5.
     assert!(
-        out.contains("\nTD 1 @ 0x4300 (0x274 bytes, h13): copy "),
+        out.contains(
+            "\nTD 1 @ 0x4300 (0x274 bytes, h13): copy k1x1 s1x1 p0,0 | in 1x1x16 fp16 -> out \
+             1x1x16 fp16 | act none | read slot 5 (input_1) | kernel slot - (0 ch) | write slot 4 \
+             (output@output) | cache DROP/DEPRI\n"
+        ),
         "{out}"
     );
     assert!(!out.contains("TD 0 @"));

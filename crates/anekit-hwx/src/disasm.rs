@@ -66,6 +66,15 @@ pub struct Summary {
     pub kernel_slots: Vec<u32>,
     /// Kernel DMA channels enabled.
     pub kernel_channels: u32,
+    /// What the container binds to the slots above (tensor names, `__const`), when known.
+    pub slot_names: Vec<SlotName>,
+}
+
+/// A base-address slot and what the container puts there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SlotName {
+    pub slot: u32,
+    pub name: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -274,6 +283,7 @@ pub fn summarize(td: &Td) -> Result<Summary, TdError> {
         writes,
         kernel_slots,
         kernel_channels,
+        slot_names: Vec::new(),
     })
 }
 
@@ -288,16 +298,40 @@ fn dims_text(d: &Dims) -> String {
     )
 }
 
-fn slots_text(slots: &[u32]) -> String {
+fn slots_text(slots: &[u32], names: &[SlotName]) -> String {
     if slots.is_empty() {
-        "-".into()
-    } else {
-        slots
-            .iter()
-            .map(|s| s.to_string())
-            .collect::<Vec<_>>()
-            .join(",")
+        return "-".into();
     }
+    slots
+        .iter()
+        .map(|s| match names.iter().find(|n| n.slot == *s) {
+            Some(n) => format!("{s} ({})", n.name),
+            None => s.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Record what the container binds to the slots the TD uses, and redo the summary line.
+pub fn name_slots(listing: &mut TdListing, names: &[(u32, String)]) {
+    let s = &mut listing.summary;
+    let used: Vec<u32> = s
+        .reads
+        .iter()
+        .chain(&s.writes)
+        .chain(&s.kernel_slots)
+        .copied()
+        .collect();
+    s.slot_names = names
+        .iter()
+        .filter(|(slot, _)| used.contains(slot))
+        .map(|(slot, name)| SlotName {
+            slot: *slot,
+            name: name.clone(),
+        })
+        .collect();
+    s.slot_names.sort_by_key(|n| n.slot);
+    listing.summary_line = summary_line(&listing.summary);
 }
 
 /// `conv k1x1 s1x1 p0,0 | in 1x1x3 fp16 -> out 1x1x3 fp16 | act none | read slot 5 | kernel slot 1 (3 ch) | write slot 4 | cache DROP/DEPRI`
@@ -309,10 +343,10 @@ pub fn summary_line(s: &Summary) -> String {
         dims_text(&s.input),
         dims_text(&s.output),
         s.activation,
-        slots_text(&s.reads),
-        slots_text(&s.kernel_slots),
+        slots_text(&s.reads, &s.slot_names),
+        slots_text(&s.kernel_slots, &s.slot_names),
         s.kernel_channels,
-        slots_text(&s.writes),
+        slots_text(&s.writes, &s.slot_names),
         s.cache_src.as_deref().unwrap_or("-"),
         s.cache_dst.as_deref().unwrap_or("-"),
     )

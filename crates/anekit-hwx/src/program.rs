@@ -53,6 +53,9 @@ pub struct Program {
     /// File offset of the stream's first byte (TD offsets are relative to it).
     pub stream_offset: u64,
     pub tds: Vec<Td>,
+    /// What the container binds to base-address slots (.hwx: tensor names from LC_LOADFVMLIB,
+    /// `__const` for the kernel section), for naming the slots TD headers select.
+    pub slot_names: Vec<(u32, String)>,
 }
 
 const HWX_MAGICS: [[u8; 4]; 2] = [[0xCE, 0xFA, 0xEF, 0xBE], [0xCF, 0xFA, 0xED, 0xFE]];
@@ -79,13 +82,29 @@ fn load_hwx(bytes: &[u8]) -> Result<Program, ProgramError> {
     let text = hwx.text().ok_or(ProgramError::NoText)?;
     let offset = u64::from(text.offset);
     let stream = hwx.text_bytes()?;
-    finish(
+    let mut program = finish(
         SourceKind::Hwx,
         generation,
         offset,
         stream,
         hwx.td_size().map(u64::from),
-    )
+    )?;
+    let table = hwx.slot_table.as_ref();
+    let mut names: Vec<(u32, String)> = Vec::new();
+    let sections = [(hwx.text(), "__text"), (hwx.const_section(), "__const")];
+    for (section, name) in sections {
+        let slot = table.zip(section).and_then(|(t, s)| t.slot_of(s.addr));
+        if let Some(slot) = slot {
+            names.push((u32::from(slot), name.into()));
+        }
+    }
+    for t in &hwx.tensors {
+        if let Some(slot) = t.slot {
+            names.push((u32::from(slot), t.name.clone()));
+        }
+    }
+    program.slot_names = names;
+    Ok(program)
 }
 
 fn finish(
@@ -104,6 +123,7 @@ fn finish(
         provisional: map.provisional,
         stream_offset,
         tds,
+        slot_names: Vec::new(),
     })
 }
 

@@ -2,7 +2,7 @@
 //! register map. Reads .hwx files, headerless eiln .anec payloads and m1n1 TD template .npy
 //! arrays (see docs/hwx.md).
 use crate::{CmdResult, Ctx};
-use anekit_hwx::disasm::{FieldDiff, TdListing, diff, disassemble, render};
+use anekit_hwx::disasm::{FieldDiff, TdListing, diff, disassemble, name_slots, render};
 use anekit_hwx::program::{Program, SourceKind, load_program};
 use anekit_hwx::regmap::{Generation, Loc, parse_generation, regmap};
 use anekit_hwx::td::FieldChange;
@@ -119,8 +119,9 @@ fn disasm_cmd(args: DisasmArgs, ctx: &Ctx) -> CmdResult {
         let td = program
             .td(i)
             .map_err(|e| miette!("{}: {e}", args.file.display()))?;
-        let listing = disassemble(td, i, program.stream_offset, args.raw)
+        let mut listing = disassemble(td, i, program.stream_offset, args.raw)
             .map_err(|e| miette!("{}: TD {i}: {e}", args.file.display()))?;
+        name_slots(&mut listing, &program.slot_names);
         tds.push(listing);
     }
     let out = DisasmOut {
