@@ -281,6 +281,17 @@ impl Builder {
             .attribute("name")
             .and_then(|l| l.as_str())
             .map(str::to_owned);
+        let attributes = s
+            .attributes
+            .iter()
+            .filter(|a| {
+                let n = a.name.name.as_str();
+                n != "name"
+                    && !inputs.iter().any(|i| i.name == n)
+                    && !(const_id.is_some() && n == "val")
+            })
+            .map(|a| (a.name.name.clone(), self.literal(&a.value)))
+            .collect();
         scope.ops.push(Op {
             kind: s.op.name.clone(),
             def,
@@ -288,6 +299,7 @@ impl Builder {
             inputs,
             results,
             name,
+            attributes,
             inferred,
             span: s.span,
         });

@@ -120,6 +120,9 @@ pub struct Op {
     pub results: Vec<ValueId>,
     /// The `name` attribute.
     pub name: Option<String>,
+    /// Every other attribute (analysis-dump `BackendSupport`, `EstimatedRuntime`, ...) as a
+    /// constant; `name`, `const`'s `val` and constexpr operands are not repeated here.
+    pub attributes: Vec<(String, ConstId)>,
     /// The result types inference computed (None: the op has no inference, or its inputs did
     /// not allow it). They may be more precise than the declared types (`?` dims resolved).
     pub inferred: Option<Vec<Type>>,

@@ -170,3 +170,26 @@ fn newer_opset_is_checked_as_ios18_with_a_note() {
         anekit_ir::ops::Opset::Ios18
     );
 }
+
+#[test]
+fn op_attributes_other_than_name_are_kept_as_constants() {
+    let src = "program(1.3)\n{\n    func main<ios18>(tensor<fp16, [1, 4]> x) {\n            tensor<fp16, [1, 4]> y = relu(x = x)[SelectedBackend = string(\"bnns\"), milId = uint64(7), name = string(\"r\")];\n        } -> (y);\n}";
+    let program = check(src).program.unwrap();
+    let op = &program.functions[0].ops[0];
+    assert_eq!(op.name.as_deref(), Some("r"));
+    let attrs: Vec<(&str, &anekit_ir::ir::ConstData)> = op
+        .attributes
+        .iter()
+        .map(|(n, c)| (n.as_str(), &program.constant(*c).unwrap().data))
+        .collect();
+    assert_eq!(
+        attrs,
+        [
+            (
+                "SelectedBackend",
+                &anekit_ir::ir::ConstData::Strings(vec!["bnns".into()])
+            ),
+            ("milId", &anekit_ir::ir::ConstData::Ints(vec![7])),
+        ]
+    );
+}
