@@ -88,5 +88,27 @@ def more(x, a, s, h, q):
     return x
 
 
+@mb.program(input_specs=[spec(1, 4, 5, 6)], opset_version=ct.target.iOS17)
+def deconv(x):
+    w = np.zeros((4, 3, 3, 3), F)
+    rec("conv_transpose_valid", mb.conv_transpose(x=x, weight=w, strides=[2, 2], pad_type="valid"))
+    rec("conv_transpose_same", mb.conv_transpose(x=x, weight=w, strides=[2, 2], pad_type="same"))
+    rec("conv_transpose_custom", mb.conv_transpose(x=x, weight=w, strides=[2, 3], dilations=[1, 2], pad_type="custom", pad=[1, 1, 0, 2]))
+    return x
+
+
+@mb.program(input_specs=[spec(3, 4, dtype=types.int32), spec(2, 3, 5), spec(4, 2, dtype=types.int32), spec(1, 2, 5, 7)],
+            opset_version=ct.target.iOS17)
+def misc(i, r, gi, x):
+    rec("one_hot", mb.one_hot(indices=i, one_hot_vector_size=6, axis=1))
+    rec("fill_like", mb.fill_like(ref_tensor=r, value=np.float32(1.5)))
+    rec("gather_nd", mb.gather_nd(x=r, indices=gi))
+    rec("upsample_nn", mb.upsample_nearest_neighbor(x=x, scale_factor_height=2, scale_factor_width=3))
+    rec("resize_nn", mb.resize_nearest_neighbor(x=x, target_size_height=4, target_size_width=9))
+    rec("crop", mb.crop(x=x, crop_height=[1, 2], crop_width=[0, 3]))
+    rec("sliding_windows", mb.sliding_windows(x=r, axis=2, size=2, stride=2))
+    return i
+
+
 for name, outs in out:
     print(name, " ".join(f"{list(s)}:{d}" for s, d in outs))

@@ -71,7 +71,7 @@ impl<'a> InferCtx<'a> {
         self.arg(name).is_some()
     }
 
-    fn value(&self, name: &str) -> Option<&'a ConstData> {
+    pub fn value(&self, name: &str) -> Option<&'a ConstData> {
         match self.arg(name) {
             Some(ArgInfo::One { value, .. }) => *value,
             _ => None,
@@ -1428,5 +1428,162 @@ pub fn conv_transpose(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
             Err(_) => return invalid(format!("spatial dim {i} would have size {out}")),
         }
     }
+    one(TensorType::new(x.dtype, shape))
+}
+
+// ---- misc tensor ops ----
+
+pub fn one_hot(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
+    let idx = c.tensor("indices")?;
+    let depth = match c.int("one_hot_vector_size") {
+        Some(n) => dim_from_i64(n),
+        None => Dim::Unknown,
+    };
+    let axis = norm_axis(c.int("axis").unwrap_or(-1), idx.rank() + 1)?;
+    // The result takes the dtype of on_value (default int32 1, coremltools).
+    let dtype = c.tensor("on_value").map_or(DType::Int32, |t| t.dtype);
+    let mut shape = idx.shape.clone();
+    shape.insert(axis, depth);
+    one(TensorType::new(dtype, shape))
+}
+
+pub fn fill_like(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
+    let r = c.tensor("ref_tensor")?;
+    let dtype = c.tensor("value").map_or(DType::Fp32, |t| t.dtype);
+    one(TensorType::new(dtype, r.shape.clone()))
+}
+
+pub fn gather_nd(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
+    let (x, idx) = (c.tensor("x")?, c.tensor("indices")?);
+    let Dim::Known(k) = last(&idx.shape) else {
+        return Err(InferError::Unknowable);
+    };
+    let batch = usize::try_from(c.int("batch_dims").unwrap_or(0))
+        .map_err(|_| InferError::Invalid("`batch_dims` must be >= 0".into()))?;
+    let k = usize::try_from(k).unwrap_or(usize::MAX);
+    if idx.rank() == 0 || batch.saturating_add(k) > x.rank() {
+        return invalid(format!(
+            "`indices` picks {k} dim(s) after {batch} batch dim(s) of a rank-{} `x`",
+            x.rank()
+        ));
+    }
+    let mut shape: Vec<Dim> = idx.shape.get(..idx.rank() - 1).unwrap_or_default().to_vec();
+    shape.extend_from_slice(x.shape.get(batch + k..).unwrap_or_default());
+    one(TensorType::new(x.dtype, shape))
+}
+
+/// Scale the last two dims (upsample: by a factor, floor for fractional factors; resize: to a
+/// target size).
+fn last_two(x: &TensorType, h: Dim, w: Dim) -> Result<Vec<Type>, InferError> {
+    if x.rank() < 3 {
+        return invalid(format!("`x` must have rank >= 3, has {}", x.rank()));
+    }
+    let mut shape = x.shape.clone();
+    let r = shape.len();
+    if let Some(d) = shape.get_mut(r - 2) {
+        *d = h;
+    }
+    if let Some(d) = shape.get_mut(r - 1) {
+        *d = w;
+    }
+    one(TensorType::new(x.dtype, shape))
+}
+
+fn scaled(d: Dim, factor: Option<f64>) -> Dim {
+    match (d, factor) {
+        (Dim::Known(n), Some(f)) if f > 0.0 && f.is_finite() => {
+            let v = (n as f64 * f).floor();
+            if v >= 0.0 && v < u64::MAX as f64 {
+                known(v as u64)
+            } else {
+                Dim::Unknown
+            }
+        }
+        _ => Dim::Unknown,
+    }
+}
+
+fn float_scalar(c: &InferCtx<'_>, name: &str) -> Option<f64> {
+    match c.value(name)? {
+        ConstData::Floats(v) if v.len() == 1 => v.first().copied(),
+        ConstData::Ints(v) if v.len() == 1 => v.first().map(|&i| i as f64),
+        _ => None,
+    }
+}
+
+pub fn upsample_nearest_neighbor(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
+    let x = c.tensor("x")?;
+    let r = x.rank();
+    let fh = if c.has("scale_factor_height") {
+        float_scalar(c, "scale_factor_height")
+    } else {
+        Some(1.0)
+    };
+    let fw = if c.has("scale_factor_width") {
+        float_scalar(c, "scale_factor_width")
+    } else {
+        Some(1.0)
+    };
+    last_two(
+        x,
+        scaled(at(&x.shape, r.saturating_sub(2)), fh),
+        scaled(at(&x.shape, r.saturating_sub(1)), fw),
+    )
+}
+
+pub fn resize_nearest_neighbor(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
+    let x = c.tensor("x")?;
+    let h = c
+        .int("target_size_height")
+        .map_or(Dim::Unknown, dim_from_i64);
+    let w = c
+        .int("target_size_width")
+        .map_or(Dim::Unknown, dim_from_i64);
+    last_two(x, h, w)
+}
+
+pub fn crop(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
+    let x = c.tensor("x")?;
+    let r = x.rank();
+    let cut = |d: Dim, name: &str| -> Result<Dim, InferError> {
+        let Some(v) = c.ints(name) else {
+            return Ok(Dim::Unknown);
+        };
+        let [a, b] = v.as_slice() else {
+            return invalid(format!("`{name}` must have 2 entries"));
+        };
+        Ok(match d {
+            Dim::Known(n) => u64::try_from(i128::from(n) - i128::from(*a) - i128::from(*b))
+                .map_err(|_| InferError::Invalid(format!("`{name}` crops more than the dim")))
+                .map(known)?,
+            Dim::Unknown => Dim::Unknown,
+        })
+    };
+    let h = cut(at(&x.shape, r.saturating_sub(2)), "crop_height")?;
+    let w = cut(at(&x.shape, r.saturating_sub(1)), "crop_width")?;
+    last_two(x, h, w)
+}
+
+pub fn sliding_windows(c: &InferCtx<'_>) -> Result<Vec<Type>, InferError> {
+    let x = c.tensor("x")?;
+    let axis = norm_axis(c.int("axis").ok_or(InferError::Unknowable)?, x.rank())?;
+    let size = c.int("size").ok_or(InferError::Unknowable)?;
+    let stride = c.int("stride").unwrap_or(1);
+    if size <= 0 || stride <= 0 {
+        return invalid("`size` and `stride` must be positive");
+    }
+    let windows = match at(&x.shape, axis) {
+        Dim::Known(n) if i128::from(n) >= i128::from(size) => {
+            known(((i128::from(n) - i128::from(size)) / i128::from(stride) + 1) as u64)
+        }
+        Dim::Known(n) => {
+            return invalid(format!("window size {size} exceeds dim {axis} of size {n}"));
+        }
+        Dim::Unknown => Dim::Unknown,
+    };
+    let mut shape: Vec<Dim> = x.shape.get(..axis).unwrap_or_default().to_vec();
+    shape.push(windows);
+    shape.push(known(size as u64));
+    shape.extend_from_slice(x.shape.get(axis + 1..).unwrap_or_default());
     one(TensorType::new(x.dtype, shape))
 }

@@ -142,8 +142,8 @@ fn all_problems_are_reported_not_just_the_first() {
 
 #[test]
 fn ops_without_inference_get_one_info_note_per_op_kind() {
-    // one_hot has no inference yet: two uses give one note that counts both.
-    let src = "program(1.3)\n{\n    func main<ios18>(tensor<int32, [3]> i) {\n            tensor<fp32, [3, 4]> a = one_hot(indices = i, one_hot_vector_size = int32(4));\n            tensor<fp32, [3, 4]> b = one_hot(indices = i, one_hot_vector_size = int32(4));\n        } -> (a, b);\n}";
+    // fill has no inference yet: two uses give one note that counts both.
+    let src = "program(1.3)\n{\n    func main<ios18>(tensor<int32, [2]> s) {\n            tensor<fp32, [?, ?]> a = fill(shape = s);\n            tensor<fp32, [?, ?]> b = fill(shape = s);\n        } -> (a, b);\n}";
     let notes: Vec<_> = check(src)
         .diagnostics
         .into_iter()
@@ -152,7 +152,7 @@ fn ops_without_inference_get_one_info_note_per_op_kind() {
     assert_eq!(notes.len(), 1, "{notes:?}");
     assert_eq!((notes[0].0, notes[0].1), (Severity::Info, "I-unchecked-op"));
     assert!(
-        notes[0].2.starts_with("2 `one_hot` op(s) not type-checked"),
+        notes[0].2.starts_with("2 `fill` op(s) not type-checked"),
         "{}",
         notes[0].2
     );

@@ -373,3 +373,47 @@ fn conv_transpose_pad_types() {
     );
     assert_eq!(got, f32s(&[1, 3, 9, 18]));
 }
+
+#[test]
+fn one_hot_fill_like_gather_nd() {
+    let got = infer(
+        "tensor<int32, [3, 4]> i",
+        "            tensor<int32, [3, 6, 4]> y = one_hot(axis = int32(1), indices = i, one_hot_vector_size = int32(6));",
+    );
+    assert_eq!(got, vec![t(DType::Int32, &[3, 6, 4])]);
+    let got = infer(
+        "tensor<fp32, [2, 3, 5]> r",
+        "            tensor<fp32, [2, 3, 5]> y = fill_like(ref_tensor = r, value = fp32(0x1.8p+0));",
+    );
+    assert_eq!(got, f32s(&[2, 3, 5]));
+    let got = infer(
+        "tensor<fp32, [2, 3, 5]> r, tensor<int32, [4, 2]> i",
+        "            tensor<fp32, [4, 5]> y = gather_nd(indices = i, x = r);",
+    );
+    assert_eq!(got, f32s(&[4, 5]));
+}
+
+#[test]
+fn resizing_crop_and_windows() {
+    let p = "tensor<fp32, [1, 2, 5, 7]> x";
+    let got = infer(
+        p,
+        "            tensor<fp32, [1, 2, 10, 21]> y = upsample_nearest_neighbor(scale_factor_height = int32(2), scale_factor_width = int32(3), x = x);",
+    );
+    assert_eq!(got, f32s(&[1, 2, 10, 21]));
+    let got = infer(
+        p,
+        "            tensor<fp32, [1, 2, 4, 9]> y = resize_nearest_neighbor(target_size_height = int32(4), target_size_width = int32(9), x = x);",
+    );
+    assert_eq!(got, f32s(&[1, 2, 4, 9]));
+    let got = infer(
+        p,
+        "            tensor<fp32, [1, 2, 2, 4]> y = crop(crop_height = tensor<int32, [2]>([1, 2]), crop_width = tensor<int32, [2]>([0, 3]), x = x);",
+    );
+    assert_eq!(got, f32s(&[1, 2, 2, 4]));
+    let got = infer(
+        "tensor<fp32, [2, 3, 5]> r",
+        "            tensor<fp32, [2, 3, 2, 2]> y = sliding_windows(axis = int32(2), size = int32(2), stride = int32(2), x = r);",
+    );
+    assert_eq!(got, f32s(&[2, 3, 2, 2]));
+}

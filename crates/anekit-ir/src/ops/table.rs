@@ -253,8 +253,7 @@ pub static OPS: &[OpDef] = &[
             r("x", FLOAT),
             r("crop_height", I32).konst(),
             r("crop_width", I32).konst()
-        ]
-    ),
+        ]; infer: Some(inf::crop)),
     op!("crop_resize", ImageResizing, Ios15, sigs [
         Ios15 => [r("x", FLOAT), r("roi", FLOAT), o("target_height", I32).konst(), o("target_width", I32).konst(), o("normalized_coordinates", BOOL).konst(), o("spatial_scale", FLOAT).konst(), o("box_coordinate_mode", STRING).konst(), o("sampling_mode", STRING).konst()],
         Ios16 => [r("x", FLOAT), r("roi", FLOAT), o("target_height", I32).konst(), o("target_width", I32).konst(), o("normalized_coordinates", BOOL).konst(), o("spatial_scale", FLOAT).konst(), o("box_coordinate_mode", STRING).konst(), o("sampling_mode", STRING).konst(), o("pad_value", FLOAT).konst()],
@@ -292,8 +291,7 @@ pub static OPS: &[OpDef] = &[
             r("x", FLOAT),
             r("target_size_height", I32),
             r("target_size_width", I32)
-        ]
-    ),
+        ]; infer: Some(inf::resize_nearest_neighbor)),
     op!("upsample_bilinear", ImageResizing, Ios15, sigs [
         Ios15 => [r("x", FLOAT), o("scale_factor_height", NUMERIC), o("scale_factor_width", NUMERIC), o("align_corners", BOOL).konst()],
         Ios16 => [r("x", FLOAT), o("scale_factor_height", NUMERIC), o("scale_factor_width", NUMERIC), o("align_corners", BOOL).konst(), o("half_pixel_centers", BOOL).konst()],
@@ -306,8 +304,7 @@ pub static OPS: &[OpDef] = &[
             r("x", FLOAT),
             o("scale_factor_height", NUMERIC),
             o("scale_factor_width", NUMERIC)
-        ]
-    ),
+        ]; infer: Some(inf::upsample_nearest_neighbor)),
     // §6.10 linear
     op!(
         "einsum",
@@ -436,7 +433,7 @@ pub static OPS: &[OpDef] = &[
         Ios15 => [r("x", TENSOR), r("indices", INT)],
         Ios16 => [r("x", TENSOR), r("indices", INT), o("batch_dims", I32).konst()],
         Ios17 => [r("x", TENSOR), r("indices", INT), o("batch_dims", I32).konst(), o("validate_indices", BOOL).konst()],
-    ]),
+    ]; infer: Some(inf::gather_nd)),
     op!("scatter", ScatterGather, Ios15, sigs [
         Ios15 => [r("data", TENSOR), r("indices", INT), r("updates", TENSOR), o("axis", I32).konst(), o("mode", STRING).konst()],
         Ios17 => [r("data", TENSOR), r("indices", INT), r("updates", TENSOR), o("axis", I32).konst(), o("mode", STRING).konst(), o("validate_indices", BOOL).konst()],
@@ -474,8 +471,7 @@ pub static OPS: &[OpDef] = &[
         "fill_like",
         TensorOperation,
         Ios16,
-        [r("ref_tensor", TENSOR), o("value", TENSOR).konst()]
-    ),
+        [r("ref_tensor", TENSOR), o("value", TENSOR).konst()]; infer: Some(inf::fill_like)),
     op!("flatten2d", TensorOperation, Ios15, [r("x", TENSOR), o("axis", I32).konst()]; infer: Some(inf::flatten2d)),
     op!("identity", TensorOperation, Ios15, [r("x", ANY)]; infer: Some(inf::same_as_x)),
     op!("non_maximum_suppression", TensorOperation, Ios15, sigs [
@@ -493,8 +489,7 @@ pub static OPS: &[OpDef] = &[
             o("axis", I32).konst(),
             o("on_value", TENSOR).konst(),
             o("off_value", TENSOR).konst()
-        ]
-    ),
+        ]; infer: Some(inf::one_hot)),
     op!("pad", TensorOperation, Ios15, [r("x", TENSOR), r("pad", I32), o("mode", STRING).konst(), o("constant_val", TENSOR).konst()]; infer: Some(inf::pad)),
     op!("range_1d", TensorOperation, Ios15, [r("end", NUMERIC), r("start", NUMERIC), r("step", NUMERIC)]; infer: Some(inf::range_1d)),
     op!("shape", TensorOperation, Ios15, [r("x", ANY)]; infer: Some(inf::shape)),
@@ -540,7 +535,7 @@ pub static OPS: &[OpDef] = &[
     op!("slice_by_index", TensorTransformation, Ios15, [r("x", TENSOR), r("begin", I32), r("end", I32), o("stride", I32), o("begin_mask", BOOL).konst(), o("end_mask", BOOL).konst(), o("squeeze_mask", BOOL).konst()]; redefined_same: S17, infer: Some(inf::slice_by_index)),
     op!("slice_by_size", TensorTransformation, Ios15, [r("x", TENSOR), r("begin", I32), r("size", I32)]; redefined_same: S17, infer: Some(inf::slice_by_size)),
     op!("slice_update", TensorTransformation, Ios18, [r("x", TENSOR), r("update", TENSOR), r("begin", I32), r("end", I32), o("stride", I32), o("begin_mask", BOOL).konst(), o("end_mask", BOOL).konst(), o("squeeze_mask", BOOL).konst()]; infer: Some(inf::same_as_x)),
-    op!("sliding_windows", TensorTransformation, Ios15, [r("x", TENSOR), r("axis", I32).konst(), r("size", I32).konst(), o("stride", I32).konst()]; redefined_same: S17),
+    op!("sliding_windows", TensorTransformation, Ios15, [r("x", TENSOR), r("axis", I32).konst(), r("size", I32).konst(), o("stride", I32).konst()]; redefined_same: S17, infer: Some(inf::sliding_windows)),
     op!(
         "space_to_batch",
         TensorTransformation,
