@@ -374,6 +374,19 @@ def gen_norm_reduce():
          + d(bt).reshape(sh), dict(epsilon=1e-5), atol=2e-5)
     case("instance_norm", "instance_norm", dict(x=x, gamma=gm, beta=bt),
          ln(d(x), (2, 3)) * d(gm).reshape(sh) + d(bt).reshape(sh), dict(epsilon=1e-5), atol=2e-5)
+    sq = d(x) ** 2
+    acc = np.zeros_like(sq)
+    for ch in range(3):  # size 3: channels ch-1 .. ch+1
+        acc[:, ch] = sq[:, max(0, ch - 1):min(3, ch + 2)].sum(axis=1)
+    case("local_response_norm", "local_response_norm", dict(x=x),
+         d(x) / (2.0 + 0.5 / 3 * acc) ** 0.75, dict(size=3, alpha=0.5, beta=0.75, k=2.0),
+         atol=2e-6)
+    acc = np.zeros_like(sq)
+    for ch in range(3):  # size 2: channels ch .. ch+1
+        acc[:, ch] = sq[:, ch:min(3, ch + 2)].sum(axis=1)
+    case("local_response_norm_even", "local_response_norm", dict(x=x),
+         d(x) / (1.0 + 1e-1 / 2 * acc) ** 0.5, dict(size=2, alpha=0.1, beta=0.5, k=1.0),
+         atol=2e-6)
     case("l2_norm", "l2_norm", dict(x=x),
          d(x) / np.sqrt((d(x) ** 2).sum(axis=(1, 2, 3), keepdims=True) + 1e-6),
          dict(epsilon=1e-6), atol=2e-6)
@@ -466,6 +479,10 @@ def gen_shape_ops():
     case("gather_along_axis", "gather_along_axis", dict(x=g, indices=ia),
          np.take_along_axis(d(g), np.where(ia < 0, ia + 5, ia), axis=1), dict(axis=1), atol=0,
          ane_ulps=0)
+    case("reverse", "reverse", dict(x=x), d(x)[::-1, :, :, ::-1], dict(axes=[0, -1]), atol=0,
+         ane_ulps=0)
+    case("stack", "stack", dict(a=a2, b=b2), np.stack([d(a2), d(b2)], axis=-1), dict(axis=-1),
+         atol=0, ane_ulps=0)
     t = rnd(2, 1, 3)
     case("tile", "tile", dict(x=t), np.tile(d(t), (2, 3, 1)), dict(reps=[2, 3, 1]), atol=0,
          ane_ulps=0)

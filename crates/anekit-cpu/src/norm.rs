@@ -253,3 +253,47 @@ pub fn l2_norm(x: TensorView<'_>, epsilon: f32) -> Result<Tensor> {
         }
     })
 }
+
+/// MIL `local_response_norm` across channels of `x: [N, C, ...]` (rank ≥ 3):
+/// `x_c / (k + alpha/size · Σ x_j²)^beta`, the sum over channels
+/// `j ∈ [c - ⌊(size-1)/2⌋, c + ⌈(size-1)/2⌉] ∩ [0, C)` (MIL defaults alpha 1e-4, beta 0.75, k 1).
+pub fn local_response_norm(
+    x: TensorView<'_>,
+    size: usize,
+    alpha: f32,
+    beta: f32,
+    k: f32,
+) -> Result<Tensor> {
+    const OP: &str = "local_response_norm";
+    if x.rank() < 3 {
+        return Err(KernelError::input(
+            OP,
+            x.shape(),
+            "expected [N, C, ...] (rank ≥ 3)",
+        ));
+    }
+    if size == 0 {
+        return Err(KernelError::param(OP, "size", "must be ≥ 1"));
+    }
+    let c = x.shape()[1];
+    let inner: usize = x.shape()[2..].iter().product();
+    let (before, after) = ((size - 1) / 2, size / 2);
+    let mut out = x.to_tensor();
+    if c * inner == 0 {
+        return Ok(out);
+    }
+    out.data_mut()
+        .par_chunks_mut(c * inner)
+        .zip(x.data().par_chunks(c * inner))
+        .for_each(|(o, src)| {
+            for ch in 0..c {
+                let (lo, hi) = (ch.saturating_sub(before), (ch + after).min(c - 1));
+                for i in 0..inner {
+                    let s: f32 = (lo..=hi).map(|j| src[j * inner + i].powi(2)).sum();
+                    o[ch * inner + i] =
+                        src[ch * inner + i] / (k + alpha / size as f32 * s).powf(beta);
+                }
+            }
+        });
+    Ok(out)
+}

@@ -33,6 +33,15 @@ impl Numerics {
         }
     }
 
+    /// Parse the CLI spelling (`ane`, `exact`).
+    pub fn from_name(name: &str) -> Option<Numerics> {
+        match name {
+            "ane" => Some(Numerics::Ane),
+            "exact" => Some(Numerics::Exact),
+            _ => None,
+        }
+    }
+
     /// The mode's name as the CLI spells it (`ane`, `exact`).
     pub const fn name(self) -> &'static str {
         match self {
@@ -152,6 +161,12 @@ mod tests {
         assert_eq!(a[0], 0.1);
         Numerics::Ane.round_output(&mut a, DType::Fp16);
         assert_eq!(a[0], f16::from_f32(0.1).to_f32());
+        assert_eq!(Numerics::from_name("exact"), Some(Numerics::Exact));
+        assert_eq!(
+            Numerics::from_name(Numerics::Ane.name()),
+            Some(Numerics::Ane)
+        );
+        assert_eq!(Numerics::from_name("fp16"), None);
         let mut b = vec![1.0f32 + 1.0 / 256.0]; // bf16 tie (8 mantissa bits): even → 1.0
         round_bf16(&mut b);
         assert_eq!(b[0], 1.0);

@@ -2,7 +2,7 @@
 //! concat, split, slice, pad, gather, tile; plus the float-only cumsum, topk, band_part and
 //! upsampling.
 //!
-//! Most of them are "output index → source index per dimension" maps; [`gather_grid`] walks
+//! Most of them are "output index → source index per dimension" maps; `gather_grid` walks
 //! such a per-dimension map once, so slice, tile, pad and nearest upsampling share one loop.
 
 use crate::tensor::{contiguous_strides, normalize_axis, num_elements};
@@ -747,4 +747,47 @@ pub fn upsample_bilinear(
             }
         });
     Ok(Tensor::from_parts(shape, out))
+}
+
+/// MIL `reverse`: flip `x` along each of `axes` (an empty list flips every axis).
+pub fn reverse<T: Element>(x: TensorView<'_, T>, axes: &[i64]) -> Result<Tensor<T>> {
+    let axes = if axes.is_empty() {
+        (0..x.rank()).collect()
+    } else {
+        crate::tensor::normalize_axes("reverse", axes, x.rank())?
+    };
+    let mut maps = identity_maps(x.shape());
+    for a in axes {
+        maps[a].reverse();
+    }
+    Ok(gather_grid(x, &maps, T::default()))
+}
+
+/// MIL `stack`: join same-shape tensors along a new axis `axis` (in `0..=rank`).
+pub fn stack<T: Element>(values: &[TensorView<'_, T>], axis: i64) -> Result<Tensor<T>> {
+    const OP: &str = "stack";
+    let Some(first) = values.first() else {
+        return Err(KernelError::param(
+            OP,
+            "values",
+            "needs at least one tensor",
+        ));
+    };
+    let ax = normalize_axis(OP, axis, first.rank() + 1)?;
+    if let Some(v) = values.iter().find(|v| v.shape() != first.shape()) {
+        return Err(KernelError::shape(
+            OP,
+            first.shape(),
+            v.shape(),
+            "all inputs must have the same shape",
+        ));
+    }
+    let mut shape = first.shape().to_vec();
+    shape.insert(ax, 1);
+    let expanded: Vec<Tensor<T>> = values
+        .iter()
+        .map(|v| Tensor::from_parts(shape.clone(), v.data().to_vec()))
+        .collect();
+    let views: Vec<TensorView<'_, T>> = expanded.iter().map(Tensor::view).collect();
+    concat(&views, ax as i64, false)
 }

@@ -325,6 +325,15 @@ fn run(kernel: &str, c: &Case<'_>, numerics: Numerics) -> Vec<Out> {
             c.num("epsilon"),
         )),
         "l2_norm" => one(norm::l2_norm(c.f("x"), c.num("epsilon"))),
+        "local_response_norm" => one(norm::local_response_norm(
+            c.f("x"),
+            c.int("size") as usize,
+            c.num("alpha"),
+            c.num("beta"),
+            c.num("k"),
+        )),
+        "reverse" => one(shape_ops::reverse(c.f("x"), &c.ints("axes"))),
+        "stack" => one(shape_ops::stack(&[c.f("a"), c.f("b")], c.int("axis"))),
         "reduce" => {
             let op = match c.s("op") {
                 "sum" => ReduceOp::Sum,
@@ -613,6 +622,7 @@ fn norms() {
         "batch_norm",
         "instance_norm",
         "l2_norm",
+        "local_response_norm",
     ]);
 }
 
@@ -638,6 +648,8 @@ fn shape_ops() {
         "gather",
         "gather_along_axis",
         "tile",
+        "reverse",
+        "stack",
         "cumsum",
         "topk",
         "band_part",
