@@ -389,10 +389,16 @@ def nn_mlmodel():
 
 def verify(paths):
     """Load packages (e.g. written by `ane convert --to-mlpackage`) with coremltools."""
+    from coremltools.converters.mil.frontend.milproto.load import load
+
     res = {}
     for p in paths:
-        ct.models.MLModel(p, skip_model_load=True)
+        m = ct.models.MLModel(p, skip_model_load=True)
+        spec = m.get_spec()
+        # coremltools' own MIL reader: builds a pymil Program from the proto (type checks every op).
+        prog = load(spec, specification_version=spec.specificationVersion, file_weights_dir=m.weights_dir)
         res[p] = record(p)
+        res[p]["pymil_ops"] = [op.op_type for f in prog.functions.values() for op in f.operations]
     print(json.dumps(res, indent=1))
 
 

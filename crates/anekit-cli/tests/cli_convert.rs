@@ -232,3 +232,64 @@ fn neural_network_mlmodel_is_refused_with_its_type() {
         "{err}"
     );
 }
+
+#[test]
+fn mil_text_back_to_an_mlpackage_and_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let txt = tmp.path().join("txt");
+    let pkg = tmp.path().join("back.mlpackage");
+    let txt2 = tmp.path().join("txt2");
+    ane()
+        .arg("convert")
+        .arg(fixture("compressed_ios18.mlpackage"))
+        .arg("-o")
+        .arg(&txt)
+        .assert()
+        .success();
+    let o = ane()
+        .args(["--json", "convert"])
+        .arg(txt.join("model.mil"))
+        .arg("-o")
+        .arg(&pkg)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["specification_version"], 9);
+    assert_eq!(v["functions"][0]["opset"], "CoreML8");
+    assert_eq!(v["blob_refs"], 5);
+    assert_eq!(v["weight_files"], serde_json::json!(["weight.bin"]));
+    assert!(pkg.join("Manifest.json").is_file());
+    ane()
+        .arg("convert")
+        .arg(&pkg)
+        .arg("-o")
+        .arg(&txt2)
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read_to_string(txt.join("model.mil")).unwrap(),
+        std::fs::read_to_string(txt2.join("model.mil")).unwrap()
+    );
+    assert_eq!(
+        std::fs::read(txt.join("weights/weight.bin")).unwrap(),
+        std::fs::read(txt2.join("weights/weight.bin")).unwrap()
+    );
+    // A .mil whose weights are missing says which file.
+    let lone = tmp.path().join("lone");
+    std::fs::create_dir_all(&lone).unwrap();
+    std::fs::copy(txt.join("model.mil"), lone.join("model.mil")).unwrap();
+    let o = ane()
+        .arg("convert")
+        .arg(lone.join("model.mil"))
+        .arg("-o")
+        .arg(tmp.path().join("x.mlpackage"))
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert!(
+        err.contains("cannot read") && err.contains("lone/weights/weight.bin"),
+        "{err}"
+    );
+}

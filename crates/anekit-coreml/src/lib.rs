@@ -22,6 +22,7 @@
 pub mod blobcheck;
 pub mod describe;
 mod error;
+pub mod from_ast;
 pub mod manifest;
 pub mod mlmodel;
 pub mod mlmodelc;

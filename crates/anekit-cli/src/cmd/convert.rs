@@ -13,16 +13,20 @@ use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
 pub struct ConvertArgs {
-    /// The model: an .mlpackage folder, or a bare .mlmodel file (ML Program) with --weights.
+    /// The model: an .mlpackage folder, a bare .mlmodel file (ML Program) with --weights, or
+    /// a model.mil file (then OUTPUT is the .mlpackage to write; weights from --weights, by
+    /// default the `weights/` folder next to the .mil).
     pub input: PathBuf,
-    /// Output folder; receives model.mil and weights/ (created if missing).
+    /// Output folder; receives model.mil and weights/ (created if missing). For a .mil input:
+    /// the .mlpackage to write.
     #[arg(short, long)]
     pub output: PathBuf,
     /// MIL text dialect: 1.0 (verbose scalars) or 1.3 (compact). Default: 1.0 when every
     /// function is iOS15/iOS16, else 1.3.
     #[arg(long, value_parser = ["1.0", "1.3"])]
     pub dialect: Option<String>,
-    /// Folder holding the weight files of a bare .mlmodel (what `@model_path/weights/` means).
+    /// Folder holding the weight files of a bare .mlmodel or a .mil (what `@model_path/weights/`
+    /// means).
     #[arg(long)]
     pub weights: Option<PathBuf>,
 }
@@ -103,6 +107,9 @@ fn type_text(ty: &anekit_mil::ast::Type) -> String {
 }
 
 pub fn run(args: ConvertArgs, ctx: &Ctx) -> CmdResult {
+    if args.input.extension().is_some_and(|e| e == "mil") {
+        return mil_to_package(&args, ctx);
+    }
     let dialect = parse_dialect(args.dialect.as_deref());
     let input = &args.input;
     let (model, weights_dir, info) = if input.is_dir() {
@@ -235,6 +242,105 @@ pub fn run(args: ConvertArgs, ctx: &Ctx) -> CmdResult {
                 s,
                 "  weights/{}: {} bytes, {} blobs",
                 b.name, b.size, b.blobs
+            );
+        }
+        let _ = writeln!(s, "  {} BLOBFILE references checked", report.blob_refs);
+        s
+    })
+}
+
+#[derive(Serialize)]
+struct PackageReport {
+    input: String,
+    output: String,
+    specification_version: i32,
+    functions: Vec<FunctionReport>,
+    blob_refs: usize,
+    weight_files: Vec<String>,
+}
+
+/// `ane convert model.mil [--weights DIR] -o OUT.mlpackage`: MIL text to a Core ML package.
+fn mil_to_package(args: &ConvertArgs, ctx: &Ctx) -> CmdResult {
+    let input = &args.input;
+    let bytes = read_file(input)?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        miette!(
+            "{}: not UTF-8 at byte {}",
+            input.display(),
+            e.utf8_error().valid_up_to()
+        )
+    })?;
+    let program = anekit_mil::parse(&text).map_err(|e| miette!("{}:{e}", input.display()))?;
+    let model = anekit_coreml::from_ast::model_from_ast(&program)
+        .into_diagnostic()
+        .wrap_err_with(|| format!("cannot convert {}", input.display()))?;
+    let weights_dir = args
+        .weights
+        .clone()
+        .unwrap_or_else(|| input.parent().unwrap_or(Path::new(".")).join("weights"));
+    let mut names = std::collections::BTreeSet::new();
+    for (_, _, _, _, lit) in blobcheck::blob_literals(&program) {
+        if let anekit_mil::ast::PayloadKind::Blob(b) = &lit.value.kind {
+            let p = b.path_str().unwrap_or_default();
+            let name = to_ast::blob_file_name(p).ok_or_else(|| {
+                miette!(
+                    "{}: BLOBFILE path {p:?} is not @model_path/weights/<file>",
+                    input.display()
+                )
+            })?;
+            names.insert(name.to_string());
+        }
+    }
+    let mut files = Vec::new();
+    for n in &names {
+        files.push((n.clone(), read_file(&weights_dir.join(n))?));
+    }
+    let refs = blobcheck::check_blobs(&program, |p| {
+        let name = to_ast::blob_file_name(p)?;
+        files
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, b)| b.as_slice())
+    })
+    .into_diagnostic()
+    .wrap_err_with(|| format!("{}: a weight reference does not resolve", input.display()))?;
+    anekit_coreml::from_ast::write_mlpackage(&model, &files, &args.output)
+        .into_diagnostic()
+        .wrap_err_with(|| format!("cannot write {}", args.output.display()))?;
+    let report = PackageReport {
+        input: input.display().to_string(),
+        output: args.output.display().to_string(),
+        specification_version: model.specification_version,
+        functions: program
+            .functions
+            .iter()
+            .map(|f| FunctionReport {
+                name: f.name.name.clone(),
+                opset: to_ast::proto_opset(&f.opset.name)
+                    .unwrap_or_default()
+                    .to_string(),
+                inputs: f
+                    .params
+                    .iter()
+                    .map(|p| format!("{} {}", type_text(&p.ty), p.name.name))
+                    .collect(),
+                outputs: f.body.outputs.iter().map(|o| o.name.clone()).collect(),
+                statements: f.body.statements.len(),
+            })
+            .collect(),
+        blob_refs: refs.len(),
+        weight_files: names.into_iter().collect(),
+    };
+    ctx.emit(&report, || {
+        let mut s = format!(
+            "{} -> {} (specification version {})\n",
+            report.input, report.output, report.specification_version
+        );
+        for f in &report.functions {
+            let _ = writeln!(
+                s,
+                "  func {} ({}): {} statements",
+                f.name, f.opset, f.statements
             );
         }
         let _ = writeln!(s, "  {} BLOBFILE references checked", report.blob_refs);
