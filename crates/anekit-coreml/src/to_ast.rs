@@ -37,6 +37,24 @@ const VARIADIC_INPUTS: &[(&str, &str)] = &[
 /// Most values a single immediate tensor may hold (guards the flat-array allocation).
 pub const MAX_IMMEDIATE_ELEMENTS: u64 = 1 << 28;
 
+/// `s` as a MIL identifier (`[A-Za-z_][A-Za-z0-9_]*`, mil-text.md §3.1): names from the proto
+/// are written into the text verbatim, so anything else would print unparseable text.
+pub fn ident(s: &str, path: &str, what: &str) -> Result<Ident> {
+    let mut chars = s.chars();
+    let ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if ok {
+        Ok(Ident::new(s))
+    } else {
+        Err(CoremlError::program(
+            path,
+            format!("{what} {s:?} is not a MIL identifier ([A-Za-z_][A-Za-z0-9_]*)"),
+        ))
+    }
+}
+
 /// The text opset tag of a proto opset string (`CoreML7` → `ios17`).
 pub fn text_opset(proto_opset: &str) -> Option<&'static str> {
     Some(match proto_opset {
@@ -88,7 +106,7 @@ pub fn program_to_ast(program: &proto::Program, options: &ToAstOptions) -> Resul
     for (name, value) in &program.attributes {
         let path = format!("mlProgram.attributes[{name}]");
         attributes.push(Attribute {
-            name: Ident::new(name.clone()),
+            name: ident(name, &path, "program attribute")?,
             value: value_to_literal(value, &path)?,
             span: Span::default(),
         });
@@ -134,7 +152,7 @@ fn function_to_ast(name: &str, f: &proto::Function) -> Result<ast::Function> {
     let mut attributes = Vec::new();
     for (k, v) in &f.attributes {
         attributes.push(Attribute {
-            name: Ident::new(k.clone()),
+            name: ident(k, &path, "function attribute")?,
             value: value_to_literal(v, &format!("{path}.attributes[{k}]"))?,
             span: Span::default(),
         });
@@ -148,8 +166,8 @@ fn function_to_ast(name: &str, f: &proto::Function) -> Result<ast::Function> {
     }
     let body = block_to_ast(block, &bpath, &mut types)?;
     Ok(ast::Function {
-        name: Ident::new(name),
-        opset: Ident::new(opset),
+        name: ident(name, &path, "function name")?,
+        opset: ident(&opset, &path, "opset")?,
         params,
         attributes,
         body,
@@ -189,8 +207,8 @@ fn block_to_ast(
         outputs: block
             .outputs
             .iter()
-            .map(|o| Ident::new(o.clone()))
-            .collect(),
+            .map(|o| ident(o, path, "block output"))
+            .collect::<Result<_>>()?,
         span: Span::default(),
     })
 }
@@ -219,16 +237,16 @@ fn update_state(
         .ok_or_else(|| CoremlError::program(path, "write_state needs one named `input`"))?;
     let data = single_name(write, "data")
         .ok_or_else(|| CoremlError::program(path, "write_state needs one named `data`"))?;
-    let named = |n: &str| ArgValue::Name(Ident::new(n));
+    let named = |n: &str| -> Result<ArgValue> { Ok(ArgValue::Name(ident(n, path, "value name")?)) };
     let args = vec![
         Argument {
             name: Ident::new("state"),
-            value: named(state),
+            value: named(state)?,
             span: Span::default(),
         },
         Argument {
             name: Ident::new("value"),
-            value: named(data),
+            value: named(data)?,
             span: Span::default(),
         },
     ];
@@ -270,7 +288,7 @@ fn update_state(
     let mut s = Statement {
         results: vec![Param {
             ty,
-            name: Ident::new(rname),
+            name: ident(&rname, path, "state update result")?,
             span: Span::default(),
         }],
         op: Ident::new("coreml_update_state"),
@@ -338,7 +356,7 @@ fn operation_to_ast(op: &proto::Operation, path: &str) -> Result<Statement> {
             }
         };
         args.push(Argument {
-            name: Ident::new(pname.clone()),
+            name: ident(pname, &apath, "parameter name")?,
             value,
             span: Span::default(),
         });
@@ -346,14 +364,14 @@ fn operation_to_ast(op: &proto::Operation, path: &str) -> Result<Statement> {
     let mut attributes = Vec::new();
     for (k, v) in &op.attributes {
         attributes.push(Attribute {
-            name: Ident::new(k.clone()),
+            name: ident(k, path, "attribute name")?,
             value: value_to_literal(v, &format!("{path}.attributes[{k}]"))?,
             span: Span::default(),
         });
     }
     let mut s = Statement {
         results,
-        op: Ident::new(op.r#type.clone()),
+        op: ident(&op.r#type, path, "operation type")?,
         op_opset: None,
         args,
         attributes,
@@ -370,7 +388,7 @@ fn binding(b: &proto::Binding, path: &str) -> Result<ArgValue> {
             if n.is_empty() {
                 return Err(CoremlError::program(path, "empty value name"));
             }
-            Ok(ArgValue::Name(Ident::new(n.clone())))
+            Ok(ArgValue::Name(ident(n, path, "value name")?))
         }
         Some(proto::BindingKind::Value(v)) => Ok(ArgValue::Literal(value_to_literal(v, path)?)),
         None => Err(CoremlError::program(
@@ -390,7 +408,7 @@ fn named_value_type(n: &proto::NamedValueType, path: &str) -> Result<Param> {
         .ok_or_else(|| CoremlError::program(path, "value without a type"))?;
     Ok(Param {
         ty: value_type(ty, &format!("{path}.type"))?,
-        name: Ident::new(n.name.clone()),
+        name: ident(&n.name, path, "value name")?,
         span: Span::default(),
     })
 }
