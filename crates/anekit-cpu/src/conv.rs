@@ -1,12 +1,14 @@
 //! Convolution (`conv`, `conv_transpose`) over `[N, C, H, W]` (and `[N, C, W]` as H = 1).
 //!
 //! Strategy:
-//! - General case: im2col + GEMM. For each image and group the receptive fields are unrolled
-//!   into a `[C/g·kH·kW, Ho·Wo]` matrix (built in parallel, rows copied as contiguous runs when
-//!   the width stride is 1) and multiplied by the `[Cout/g, C/g·kH·kW]` weights with the
-//!   threaded `gemm` crate. The GEMM dominates for ordinary convs (64→64 3×3 is K = 576), and
-//!   the unroll costs one streaming pass, so this is faster than any direct loop nest we could
-//!   write by hand at this level of effort.
+//! - General case: im2col + GEMM. Each (image, group) is cut into blocks of whole output rows
+//!   whose unrolled receptive fields (`[C/g·kH·kW, rows·Wo]`, rows copied as contiguous runs
+//!   when the width stride is 1) fit in 512 KiB, i.e. in one core's L2; the blocks run in
+//!   parallel, each unrolled and multiplied by the `[Cout/g, C/g·kH·kW]` weights with a
+//!   single-threaded `gemm` call. The GEMM dominates for ordinary convs (64→64 3×3 is
+//!   K = 576); blocking keeps the unrolled data in cache and gave ~95 GFLOP per CPU-second vs
+//!   ~65 for one threaded GEMM over the whole image (docs/numerics.md, Performance). A direct
+//!   loop nest written by hand would not approach the GEMM micro-kernels.
 //! - 1×1, stride 1, no padding: the input plane *is* the im2col matrix; no copy.
 //! - Depthwise (one input and one output channel per group): a GEMM would have M = 1, which
 //!   wastes the micro-kernel, so a direct loop over each plane runs instead (parallel over
