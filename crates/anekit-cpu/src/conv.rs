@@ -6,9 +6,10 @@
 //!   when the width stride is 1) fit in 512 KiB, i.e. in one core's L2; the blocks run in
 //!   parallel, each unrolled and multiplied by the `[Cout/g, C/g·kH·kW]` weights with a
 //!   single-threaded `gemm` call. The GEMM dominates for ordinary convs (64→64 3×3 is
-//!   K = 576); blocking keeps the unrolled data in cache and gave ~95 GFLOP per CPU-second vs
-//!   ~65 for one threaded GEMM over the whole image (docs/numerics.md, Performance). A direct
-//!   loop nest written by hand would not approach the GEMM micro-kernels.
+//!   K = 576); blocking keeps the unrolled data in cache and gives both cores independent
+//!   work (one threaded GEMM over the whole 64×576×3136 product split poorly in measurements
+//!   on the shared machine; ~95 GFLOP per CPU-second now, docs/numerics.md). A direct loop
+//!   nest written by hand would not approach the GEMM micro-kernels.
 //! - 1×1, stride 1, no padding: the input plane *is* the im2col matrix; no copy.
 //! - Depthwise (one input and one output channel per group): a GEMM would have M = 1, which
 //!   wastes the micro-kernel, so a direct loop over each plane runs instead (parallel over
@@ -325,8 +326,9 @@ pub fn conv2d(
     }
     // General case: split every (image, group) into blocks of whole output rows whose im2col
     // matrix fits in L2, and run the blocks in parallel, each with a single-threaded GEMM.
-    // Threading inside one GEMM splits a 64×576×3136 product poorly (measured ~65 GFLOP/s vs
-    // ~90 for 1024³ on 2 cores); independent blocks keep both cores on cache-resident data.
+    // Threading inside one GEMM split a 64×576×3136 product poorly (measured on the loaded
+    // machine: 65 GFLOP/s wall vs 90 for 1024³ in the same run); independent blocks keep both
+    // cores on cache-resident data.
     let rb = (COL_BLOCK_FLOATS / (kdim * ow).max(1)).clamp(1, oh.max(1));
     let blocks: Vec<(usize, usize, usize)> = (0..n)
         .flat_map(|ni| (0..g).flat_map(move |gi| (0..oh).step_by(rb).map(move |r0| (ni, gi, r0))))
