@@ -257,8 +257,9 @@ pub enum UnaryOp {
     Square,
     Floor,
     Ceil,
-    /// Round half to even (NumPy `round`, which coremltools uses to evaluate MIL `round`;
-    /// what the ANE does on a tie is not verified).
+    /// Round half to even: coremltools evaluates MIL `round` with `np.round` and documents
+    /// "0.5 is rounded to 0" (iOS15 `elementwise_unary.py`). What the ANE does on a tie is not
+    /// verified.
     Round,
     /// -1, 0 or 1 (0 for ±0; NaN stays NaN).
     Sign,
