@@ -444,7 +444,11 @@ impl Builder {
                 });
             }
         }
-        for i in sig_inputs.iter().filter(|i| !i.optional) {
+        // Block inputs come from nested blocks, reported as unsupported on their own.
+        for i in sig_inputs
+            .iter()
+            .filter(|i| !i.optional && i.kind != InputKind::Block)
+        {
             if !inputs.iter().any(|b| b.name == i.name) {
                 self.diags.push(Diagnostic::error(
                     codes::MISSING_INPUT,

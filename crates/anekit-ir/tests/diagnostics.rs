@@ -193,3 +193,22 @@ fn op_attributes_other_than_name_are_kept_as_constants() {
         ]
     );
 }
+
+#[test]
+fn duplicate_input() {
+    expect("duplicate_input", &[("E-duplicate-input", 4, 49)]);
+}
+
+#[test]
+fn duplicate_function() {
+    expect("duplicate_function", &[("E-duplicate-function", 6, 10)]);
+}
+
+#[test]
+fn nested_blocks_are_unsupported() {
+    // One diagnostic per nested block, at the block's name.
+    expect(
+        "nested_block",
+        &[("E-unsupported", 4, 53), ("E-unsupported", 5, 22)],
+    );
+}
