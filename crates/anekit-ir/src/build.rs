@@ -364,9 +364,10 @@ impl Builder {
         let signature = def.signature(opset).or_else(|| def.signatures.first());
         let sig_inputs: &[InputDef] = signature.map_or(&[], |s| s.inputs);
         let mut inputs: Vec<Input> = Vec::with_capacity(s.args.len());
-        let mut seen: HashSet<&str> = HashSet::with_capacity(s.args.len());
+        // Ops take a handful of inputs: a small vector beats a hash set here.
+        let mut seen: Vec<&str> = Vec::with_capacity(s.args.len() + s.attributes.len());
         let mut check_name = |this: &mut Self, name: &'a ast::Ident| -> Option<&'static InputDef> {
-            if !seen.insert(name.name.as_str()) {
+            if seen.contains(&name.name.as_str()) {
                 this.diags.push(Diagnostic::error(
                     codes::DUPLICATE_INPUT,
                     name.span,
@@ -377,6 +378,7 @@ impl Builder {
                 ));
                 return None;
             }
+            seen.push(name.name.as_str());
             let found = sig_inputs.iter().find(|i| i.name == name.name);
             if found.is_none() {
                 let elsewhere = def.opsets_with_input(&name.name);
