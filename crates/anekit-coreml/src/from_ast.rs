@@ -536,6 +536,10 @@ pub fn program_to_proto(p: &ast::Program) -> Result<proto::Program> {
         };
         let mut attributes = BTreeMap::new();
         for a in &f.attributes {
+            if a.name.name == "FlexibleShapeInformation" {
+                // Compiler-derived from the model description; written back there instead.
+                continue;
+            }
             attributes.insert(
                 a.name.name.clone(),
                 literal_value(&a.value, &format!("{path}[{}]", a.name.name))?,
@@ -651,8 +655,167 @@ fn feature(name: &str, t: &Type) -> Option<proto::FeatureDescription> {
     })
 }
 
+/// Flexible shapes recorded in a function's `FlexibleShapeInformation` attribute:
+/// input name → (default shape, flexibility).
+fn flexible_inputs(
+    f: &ast::Function,
+) -> HashMap<String, (Vec<i64>, proto::ArrayFeatureTypeShapeFlexibility)> {
+    let mut out = HashMap::new();
+    let Some(PayloadKind::Tuple(sections)) = f
+        .attribute("FlexibleShapeInformation")
+        .map(|l| &l.value.kind)
+    else {
+        return out;
+    };
+    let ints = |p: &Payload| -> Option<Vec<i64>> {
+        match &p.kind {
+            PayloadKind::Array(a) => match &a.elements {
+                Elements::Int(v) => v.iter().map(|&i| i64::try_from(i).ok()).collect(),
+                _ => None,
+            },
+            PayloadKind::List(items) => items
+                .iter()
+                .map(|x| match x.kind {
+                    PayloadKind::Int(i) => i64::try_from(i).ok(),
+                    _ => None,
+                })
+                .collect(),
+            _ => None,
+        }
+    };
+    let pairs = |p: &Payload| -> Option<Vec<proto::SizeRange>> {
+        let flat: Vec<i64> = match &p.kind {
+            PayloadKind::List(items) => {
+                items.iter().map(ints).collect::<Option<Vec<_>>>()?.concat()
+            }
+            _ => ints(p)?,
+        };
+        flat.chunks_exact(2)
+            .map(|c| match c {
+                [lo, hi] => Some(proto::SizeRange {
+                    lower_bound: u64::try_from(*lo).ok()?,
+                    upper_bound: *hi,
+                }),
+                _ => None,
+            })
+            .collect()
+    };
+    let mut defaults: HashMap<String, Vec<i64>> = HashMap::new();
+    let mut flex: HashMap<String, proto::ArrayFeatureTypeShapeFlexibility> = HashMap::new();
+    for sec in sections {
+        let PayloadKind::Tuple(kv) = &sec.kind else {
+            continue;
+        };
+        let (Some(PayloadKind::Str(kind)), Some(PayloadKind::Dict(entries))) =
+            (kv.first().map(|p| &p.kind), kv.get(1).map(|p| &p.kind))
+        else {
+            continue;
+        };
+        for e in entries {
+            match (kind.as_str(), &e.key.kind) {
+                ("DefaultShapes", PayloadKind::Str(name)) => {
+                    if let Some(v) = ints(&e.value) {
+                        defaults.insert(name.clone(), v);
+                    }
+                }
+                ("RangeDims", PayloadKind::Str(name)) => {
+                    if let Some(r) = pairs(&e.value) {
+                        flex.insert(
+                            name.clone(),
+                            proto::ArrayFeatureTypeShapeFlexibility::ShapeRange(
+                                proto::ShapeRange { size_ranges: r },
+                            ),
+                        );
+                    }
+                }
+                ("EnumeratedShapes", _) => {
+                    let PayloadKind::Dict(inner) = &e.value.kind else {
+                        continue;
+                    };
+                    for ie in inner {
+                        if let (PayloadKind::Str(name), Some(shape)) =
+                            (&ie.key.kind, ints(&ie.value))
+                        {
+                            let entry = flex.entry(name.clone()).or_insert_with(|| {
+                                proto::ArrayFeatureTypeShapeFlexibility::EnumeratedShapes(
+                                    proto::EnumeratedShapes { shapes: vec![] },
+                                )
+                            });
+                            if let proto::ArrayFeatureTypeShapeFlexibility::EnumeratedShapes(es) =
+                                entry
+                            {
+                                es.shapes.push(proto::Shape { shape });
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    for (name, fl) in flex {
+        if let Some(d) = defaults.remove(&name) {
+            out.insert(name, (d, fl));
+        }
+    }
+    out
+}
+
+type Features = Vec<proto::FeatureDescription>;
+
+/// Inputs, outputs and states of one function, as feature descriptions.
+fn describe_function(f: &ast::Function) -> Result<(Features, Features, Features)> {
+    let mut description = proto::ModelDescription::default();
+    let mut types: HashMap<&str, &Type> = HashMap::new();
+    for s in &f.body.statements {
+        for r in &s.results {
+            types.insert(&r.name.name, &r.ty);
+        }
+    }
+    let flex = flexible_inputs(f);
+    for prm in &f.params {
+        let mut d = feature(&prm.name.name, &prm.ty).ok_or_else(|| {
+            CoremlError::program(
+                format!("function {}", f.name.name),
+                format!("input {} has no Core ML feature type", prm.name.name),
+            )
+        })?;
+        if let Some((shape, fl)) = flex.get(&prm.name.name)
+            && let Some(proto::FeatureType {
+                r#type: Some(proto::FeatureTypeKind::MultiArrayType(a)),
+                ..
+            }) = d.r#type.as_mut()
+        {
+            a.shape = shape.clone();
+            a.shape_flexibility = Some(fl.clone());
+        }
+        if matches!(prm.ty.kind, TypeKind::State(_)) {
+            description.state.push(d);
+        } else {
+            description.input.push(d);
+        }
+        types.insert(&prm.name.name, &prm.ty);
+    }
+    for o in &f.body.outputs {
+        let t = types.get(o.name.as_str()).ok_or_else(|| {
+            CoremlError::program(
+                format!("function {}", f.name.name),
+                format!("output {} is not defined", o.name),
+            )
+        })?;
+        description.output.push(feature(&o.name, t).ok_or_else(|| {
+            CoremlError::program(
+                format!("function {}", f.name.name),
+                format!("output {} has no Core ML feature type", o.name),
+            )
+        })?);
+    }
+    Ok((description.input, description.output, description.state))
+}
+
 /// A whole `Model`: specification version from the newest opset, and a description of the
-/// function `main` (or the first function) built from its parameter and output types.
+/// function `main` (or the first function) built from its parameter and output types (and its
+/// `FlexibleShapeInformation`, when present).
 pub fn model_from_ast(p: &ast::Program) -> Result<proto::Model> {
     let program = program_to_proto(p)?;
     let spec = program
@@ -661,43 +824,28 @@ pub fn model_from_ast(p: &ast::Program) -> Result<proto::Model> {
         .map(|f| spec_version(&f.opset))
         .max()
         .unwrap_or(6);
-    let main = p.function("main").or_else(|| p.functions.first());
     let mut description = proto::ModelDescription::default();
+    let main = p.function("main").or_else(|| p.functions.first());
     if let Some(f) = main {
-        let mut types: HashMap<&str, &Type> = HashMap::new();
-        for s in &f.body.statements {
-            for r in &s.results {
-                types.insert(&r.name.name, &r.ty);
-            }
+        let (input, output, state) = describe_function(f)?;
+        description.input = input;
+        description.output = output;
+        description.state = state;
+    }
+    if p.functions.len() > 1 {
+        // Multi-function programs: one FunctionDescription each; the default is `main` or the
+        // first function (the text does not record coremltools' defaultFunctionName).
+        for f in &p.functions {
+            let (input, output, state) = describe_function(f)?;
+            description.functions.push(proto::FunctionDescription {
+                name: f.name.name.clone(),
+                input,
+                output,
+                state,
+                ..Default::default()
+            });
         }
-        for prm in &f.params {
-            let d = feature(&prm.name.name, &prm.ty).ok_or_else(|| {
-                CoremlError::program(
-                    format!("function {}", f.name.name),
-                    format!("input {} has no Core ML feature type", prm.name.name),
-                )
-            })?;
-            if matches!(prm.ty.kind, TypeKind::State(_)) {
-                description.state.push(d);
-            } else {
-                description.input.push(d);
-            }
-            types.insert(&prm.name.name, &prm.ty);
-        }
-        for o in &f.body.outputs {
-            let t = types.get(o.name.as_str()).ok_or_else(|| {
-                CoremlError::program(
-                    format!("function {}", f.name.name),
-                    format!("output {} is not defined", o.name),
-                )
-            })?;
-            description.output.push(feature(&o.name, t).ok_or_else(|| {
-                CoremlError::program(
-                    format!("function {}", f.name.name),
-                    format!("output {} has no Core ML feature type", o.name),
-                )
-            })?);
-        }
+        description.default_function_name = main.map(|f| f.name.name.clone()).unwrap_or_default();
     }
     Ok(proto::Model {
         specification_version: spec,

@@ -143,6 +143,7 @@ pub fn model_to_ast(
     };
     let dialect = dialect.unwrap_or_else(|| to_ast::default_dialect(program));
     let program = to_ast::program_to_ast(program, &ToAstOptions { dialect })?;
+    let flex = flexible_shape_information(model);
     // Respell every scalar type for the dialect (`tensor<T, []>` in 1.0, `T` in 1.3) by
     // printing in that dialect and parsing back: the tree is then exactly what the text says.
     let text = anekit_mil::print(
@@ -152,12 +153,31 @@ pub fn model_to_ast(
             final_newline: Some(false),
         },
     );
+    let text = insert_function_attributes(&text, &flex);
     let program = anekit_mil::parse(&text).map_err(|e| {
         CoremlError::program(
             "converted program",
             format!("the printed MIL text does not parse back ({e}); this is an anekit bug"),
         )
     })?;
+    let program = if flex.is_empty() {
+        program
+    } else {
+        // The inserted attribute is spelled compactly; respell it for the dialect.
+        let text = anekit_mil::print(
+            &program,
+            &anekit_mil::PrintOptions {
+                dialect: Some(dialect),
+                final_newline: Some(false),
+            },
+        );
+        anekit_mil::parse(&text).map_err(|e| {
+            CoremlError::program(
+                "converted program",
+                format!("the printed MIL text does not parse back ({e}); this is an anekit bug"),
+            )
+        })?
+    };
     let mut files = BTreeSet::new();
     for (_, _, _, _, lit) in crate::blobcheck::blob_literals(&program) {
         if let ast::PayloadKind::Blob(b) = &lit.value.kind
@@ -171,4 +191,127 @@ pub fn model_to_ast(
         dialect,
         blob_files: files.into_iter().collect(),
     })
+}
+
+/// `[FlexibleShapeInformation = ...]` function attributes (mil-text.md §4.1), which Apple's
+/// compiler derives from the model description: for each function with flexible multi-array
+/// inputs, ("DefaultShapes", {{input, shape}}) plus ("RangeDims", {{input, [[lo, hi], ...]}})
+/// and/or ("EnumeratedShapes", {{id, {{input, shape}}}, ...}). Returns (function, attribute
+/// text in the compact spelling). The 8-hex ids of enumerated shapes are anekit's (the index in
+/// hex); how Apple derives its ids is unknown. An unbounded range upper bound is written -1.
+pub fn flexible_shape_information(model: &proto::Model) -> Vec<(String, String)> {
+    let Some(d) = &model.description else {
+        return Vec::new();
+    };
+    let mut per_fn: Vec<(String, Vec<describe::FeatureInfo>)> = Vec::new();
+    if d.functions.is_empty() {
+        per_fn.push((
+            "main".into(),
+            d.input.iter().map(describe::feature).collect(),
+        ));
+    } else {
+        for f in &d.functions {
+            per_fn.push((
+                f.name.clone(),
+                f.input.iter().map(describe::feature).collect(),
+            ));
+        }
+    }
+    let list = |v: &[i64]| {
+        format!(
+            "[{}]",
+            v.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+        )
+    };
+    let quote = |s: &str| {
+        let mut o = String::new();
+        anekit_mil::write_string(&mut o, s);
+        o
+    };
+    let mut out = Vec::new();
+    for (fname, inputs) in per_fn {
+        let flex: Vec<&describe::FeatureInfo> = inputs
+            .iter()
+            .filter(|f| f.kind == "multiArray" && f.flexibility.is_some())
+            .collect();
+        if flex.is_empty() {
+            continue;
+        }
+        let defaults: Vec<String> = flex
+            .iter()
+            .map(|f| format!("{{{}, {}}}", quote(&f.name), list(&f.shape)))
+            .collect();
+        let mut types = vec!["tuple<string, dict<string, tensor<int32, [?]>>>".to_string()];
+        let mut values = vec![format!("(\"DefaultShapes\", {{{}}})", defaults.join(", "))];
+        let ranges: Vec<String> = flex
+            .iter()
+            .filter_map(|f| match &f.flexibility {
+                Some(describe::Flexibility::Range(r)) => Some(format!(
+                    "{{{}, [{}]}}",
+                    quote(&f.name),
+                    r.iter()
+                        .map(|(lo, hi)| format!("[{lo}, {hi}]"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+                _ => None,
+            })
+            .collect();
+        if !ranges.is_empty() {
+            types.push("tuple<string, dict<string, list<tensor<int32, [2]>, ?>>>".into());
+            values.push(format!("(\"RangeDims\", {{{}}})", ranges.join(", ")));
+        }
+        let mut enumerated = Vec::new();
+        for f in &flex {
+            if let Some(describe::Flexibility::Enumerated(shapes)) = &f.flexibility {
+                for (i, s) in shapes.iter().enumerate() {
+                    enumerated.push(format!(
+                        "{{\"{i:08x}\", {{{{{}, {}}}}}}}",
+                        quote(&f.name),
+                        list(s)
+                    ));
+                }
+            }
+        }
+        if !enumerated.is_empty() {
+            types.push("tuple<string, dict<string, dict<string, tensor<int32, [?]>>>>".into());
+            values.push(format!(
+                "(\"EnumeratedShapes\", {{{}}})",
+                enumerated.join(", ")
+            ));
+        }
+        out.push((
+            fname,
+            format!(
+                "[FlexibleShapeInformation = tuple<{}>(({}))]",
+                types.join(", "),
+                values.join(", ")
+            ),
+        ));
+    }
+    out
+}
+
+/// Insert `attrs` (function name, `[...]` text) into canonical text: `    func NAME<...>(...) {`
+/// becomes `    func NAME<...>(...) [...] {` for functions that have no attributes yet.
+fn insert_function_attributes(text: &str, attrs: &[(String, String)]) -> String {
+    if attrs.is_empty() {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + 256);
+    for line in text.split_inclusive('\n') {
+        let header = attrs
+            .iter()
+            .find(|(f, _)| line.starts_with(&format!("    func {f}<")) && line.ends_with(") {\n"));
+        match header.and_then(|(_, a)| line.strip_suffix(" {\n").map(|h| (h, a))) {
+            Some((head, a)) => {
+                out.push_str(head);
+                out.push(' ');
+                out.push_str(a);
+                out.push_str(" {\n");
+            }
+            None => out.push_str(line),
+        }
+    }
+    out
 }

@@ -412,3 +412,14 @@ fn neural_network_layers_and_params() {
     assert_eq!(fc["outputChannels"], exp["fc"]["outputChannels"]);
     assert_eq!(fc["weights"]["floatValue"]["count"], exp["fc"]["weights"]);
 }
+
+#[test]
+fn flexible_shape_information_from_the_description() {
+    // The attribute Apple's compiler writes (mil-text.md §4.1), built from the description.
+    let t = fixture_text("flexible_range");
+    assert!(t.contains("    func main<ios17>(tensor<fp32, [1, ?]> x) [FlexibleShapeInformation = tuple<tuple<string, dict<string, tensor<int32, [?]>>>, tuple<string, dict<string, list<tensor<int32, [2]>, ?>>>>(((\"DefaultShapes\", {{\"x\", [1, 8]}}), (\"RangeDims\", {{\"x\", [[1, 1], [2, 64]]}})))] {\n"), "{t}");
+    let t = fixture_text("flexible_enumerated");
+    assert!(t.contains("(\"EnumeratedShapes\", {{\"00000000\", {{\"x\", [1, 8]}}}, {\"00000001\", {{\"x\", [1, 4]}}}, {\"00000002\", {{\"x\", [1, 16]}}}})"), "{t}");
+    let t = fixture_text("cnn_fp16");
+    assert!(!t.contains("FlexibleShapeInformation"));
+}

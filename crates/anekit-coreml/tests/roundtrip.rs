@@ -43,12 +43,29 @@ fn roundtrip(pkg_path: &Path, expect_same_proto: bool) {
     let conv2 = again.to_ast(Some(conv.dialect)).unwrap();
     assert_eq!(conv2.program, conv.program, "{}", pkg_path.display());
     assert_eq!(conv2.text(), conv.text());
-    // The description rebuilt from the program names the same inputs and outputs.
+    // The description rebuilt from the program has the same inputs (shapes and flexible shapes,
+    // via FlexibleShapeInformation), outputs and states.
     let (a, b) = (pkg.info(), again.info());
+    let fnames = |i: &anekit_coreml::ModelInfo| {
+        i.functions
+            .iter()
+            .map(|f| f.name.clone())
+            .collect::<Vec<_>>()
+    };
+    let mut want = fnames(&a);
+    want.sort();
+    assert_eq!(fnames(&b), want, "{}", pkg_path.display());
     if a.functions.is_empty() {
         let names = |v: &[anekit_coreml::FeatureInfo]| {
             v.iter()
-                .map(|f| (f.name.clone(), f.dtype.clone()))
+                .map(|f| {
+                    (
+                        f.name.clone(),
+                        f.dtype.clone(),
+                        f.shape.clone(),
+                        f.flexibility.clone(),
+                    )
+                })
                 .collect::<Vec<_>>()
         };
         assert_eq!(names(&b.inputs), names(&a.inputs), "{}", pkg_path.display());
