@@ -589,7 +589,9 @@ fn spec_version(opset: &str) -> i32 {
     }
 }
 
-fn feature(name: &str, t: &Type) -> Option<proto::FeatureDescription> {
+/// A feature description of a value of type `t`. Flexible outputs get no shape (as coremltools
+/// writes them); flexible inputs a default of 1 and an unbounded range per unknown dimension.
+fn feature(name: &str, t: &Type, output: bool) -> Option<proto::FeatureDescription> {
     let array = |dtype: DType, shape: &[Dim]| -> Option<proto::ArrayFeatureType> {
         let data_type = match dtype {
             DType::Fp16 => proto::ArrayFeatureTypeArrayDataType::Float16,
@@ -600,6 +602,14 @@ fn feature(name: &str, t: &Type) -> Option<proto::FeatureDescription> {
             _ => return None,
         } as i32;
         let flexible = shape.contains(&Dim::Unknown);
+        if flexible && output {
+            return Some(proto::ArrayFeatureType {
+                shape: vec![],
+                data_type,
+                shape_flexibility: None,
+                default_optional_value: None,
+            });
+        }
         Some(proto::ArrayFeatureType {
             shape: shape
                 .iter()
@@ -774,7 +784,7 @@ fn describe_function(f: &ast::Function) -> Result<(Features, Features, Features)
     }
     let flex = flexible_inputs(f);
     for prm in &f.params {
-        let mut d = feature(&prm.name.name, &prm.ty).ok_or_else(|| {
+        let mut d = feature(&prm.name.name, &prm.ty, false).ok_or_else(|| {
             CoremlError::program(
                 format!("function {}", f.name.name),
                 format!("input {} has no Core ML feature type", prm.name.name),
@@ -803,12 +813,14 @@ fn describe_function(f: &ast::Function) -> Result<(Features, Features, Features)
                 format!("output {} is not defined", o.name),
             )
         })?;
-        description.output.push(feature(&o.name, t).ok_or_else(|| {
-            CoremlError::program(
-                format!("function {}", f.name.name),
-                format!("output {} has no Core ML feature type", o.name),
-            )
-        })?);
+        description
+            .output
+            .push(feature(&o.name, t, true).ok_or_else(|| {
+                CoremlError::program(
+                    format!("function {}", f.name.name),
+                    format!("output {} has no Core ML feature type", o.name),
+                )
+            })?);
     }
     Ok((description.input, description.output, description.state))
 }

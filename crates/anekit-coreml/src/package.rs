@@ -230,9 +230,20 @@ pub fn flexible_shape_information(model: &proto::Model) -> Vec<(String, String)>
     };
     let mut out = Vec::new();
     for (fname, inputs) in per_fn {
+        // Only inputs the function really has (a description may name others).
+        let params: Vec<&str> = model
+            .ml_program
+            .as_ref()
+            .and_then(|p| p.functions.get(&fname))
+            .map(|f| f.inputs.iter().map(|i| i.name.as_str()).collect())
+            .unwrap_or_default();
         let flex: Vec<&describe::FeatureInfo> = inputs
             .iter()
-            .filter(|f| f.kind == "multiArray" && f.flexibility.is_some())
+            .filter(|f| {
+                f.kind == "multiArray"
+                    && f.flexibility.is_some()
+                    && params.contains(&f.name.as_str())
+            })
             .collect();
         if flex.is_empty() {
             continue;
