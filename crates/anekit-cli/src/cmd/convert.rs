@@ -680,3 +680,32 @@ pub fn inspect_mlmodel(path: &Path, bytes: &[u8], ctx: &Ctx) -> CmdResult {
         s
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixtures() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../anekit-coreml/tests/fixtures")
+    }
+
+    #[test]
+    fn inspect_entry_points_accept_packages_and_models_and_refuse_garbage() {
+        for json in [false, true] {
+            let ctx = Ctx { json };
+            inspect_bundle(&fixtures().join("compressed_ios18.mlpackage"), &ctx).unwrap();
+            inspect_bundle(&fixtures().join("multifunction.mlpackage"), &ctx).unwrap();
+            let nn = std::fs::read(fixtures().join("nn_conv.mlmodel")).unwrap();
+            inspect_mlmodel(&fixtures().join("nn_conv.mlmodel"), &nn, &ctx).unwrap();
+            let pv = std::fs::read(fixtures().join("proto_values.pb")).unwrap();
+            inspect_mlmodel(Path::new("proto_values.pb"), &pv, &ctx).unwrap();
+            let e = inspect_mlmodel(Path::new("junk.mlmodel"), &[0x0b], &ctx).unwrap_err();
+            assert!(e.to_string().contains("junk.mlmodel"), "{e}");
+            // A folder that is neither: an .mlmodelc without model.mil is summarised as unknown.
+            let tmp = std::env::temp_dir().join(format!("anekit-inspect-{}", std::process::id()));
+            std::fs::create_dir_all(&tmp).unwrap();
+            inspect_bundle(&tmp, &ctx).unwrap();
+            std::fs::remove_dir_all(&tmp).unwrap();
+        }
+    }
+}
