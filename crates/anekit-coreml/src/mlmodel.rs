@@ -44,12 +44,11 @@ impl MlModelFile {
         let mut layers = Vec::new();
         for f in dynamic::fields(bytes) {
             let f = f.map_err(wire)?;
-            let table = match f.number {
-                500 => nn_tables::NEURAL_NETWORK,
-                403 => nn_tables::NEURAL_NETWORK_CLASSIFIER,
-                303 => nn_tables::NEURAL_NETWORK_REGRESSOR,
-                _ => continue,
-            };
+            // neuralNetwork, neuralNetworkClassifier, neuralNetworkRegressor: all three keep
+            // their layers in field 1.
+            if !matches!(f.number, 500 | 403 | 303) {
+                continue;
+            }
             let dynamic::WireValue::Bytes(nn) = f.value else {
                 return Err(CoremlError::Wire {
                     what: what.to_string(),
@@ -58,7 +57,6 @@ impl MlModelFile {
                 });
             };
             let base = f.offset;
-            let _ = table; // all three messages keep `layers` in field 1
             for lf in dynamic::fields(nn) {
                 let lf = lf.map_err(|e| CoremlError::Wire {
                     what: what.to_string(),
