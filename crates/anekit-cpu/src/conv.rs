@@ -333,15 +333,18 @@ pub fn conv2d(
     let blocks: Vec<(usize, usize, usize)> = (0..n)
         .flat_map(|ni| (0..g).flat_map(move |gi| (0..oh).step_by(rb).map(move |r0| (ni, gi, r0))))
         .collect();
+    // The im2col scratch is reused across the blocks one rayon job processes instead of
+    // allocating 512 KiB per block (no measurable change on the loaded machine, but no reason
+    // to map fresh pages each time). `im2col_rows` writes every element: no clearing needed.
     let results: Vec<Result<Vec<f32>>> = blocks
         .par_iter()
-        .map(|&(ni, gi, r0)| {
+        .map_init(Vec::new, |col: &mut Vec<f32>, &(ni, gi, r0)| {
             let rows = r0..(r0 + rb).min(oh);
             let cols = rows.len() * ow;
             let xg = &xd[(ni * c + gi * cg) * h * w..(ni * c + (gi + 1) * cg) * h * w];
             let wg = &wd[gi * coutg * kdim..(gi + 1) * coutg * kdim];
-            let mut col = vec![0.0f32; kdim * cols];
-            im2col_rows(xg, (h, w), (kh, kw), ow, p, rows, &mut col);
+            col.resize(kdim * cols, 0.0);
+            im2col_rows(xg, (h, w), (kh, kw), ow, p, rows, col);
             let mut ob = vec![0.0f32; coutg * cols];
             gemm_f32(
                 OP,
@@ -354,7 +357,7 @@ pub fn conv2d(
                     cs: 1,
                 },
                 MatRef {
-                    data: &col,
+                    data: col,
                     rs: cols,
                     cs: 1,
                 },
