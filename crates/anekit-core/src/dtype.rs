@@ -159,7 +159,10 @@ impl DType {
 
     /// The dtype with blob-storage code `code`.
     pub fn from_blob_code(code: u32) -> Option<DType> {
-        ALL_DTYPES.iter().copied().find(|d| d.blob_code() == Some(code))
+        ALL_DTYPES
+            .iter()
+            .copied()
+            .find(|d| d.blob_code() == Some(code))
     }
 
     /// Bits per element as stored in blob files and tensors; `None` for `string`.
@@ -171,11 +174,7 @@ impl DType {
             DType::Uint3 => 3,
             DType::Int4 | DType::Uint4 => 4,
             DType::Uint6 => 6,
-            DType::Bool
-            | DType::Int8
-            | DType::Uint8
-            | DType::Fp8E4M3Fn
-            | DType::Fp8E5M2 => 8,
+            DType::Bool | DType::Int8 | DType::Uint8 | DType::Fp8E4M3Fn | DType::Fp8E5M2 => 8,
             DType::Fp16 | DType::Bf16 | DType::Int16 | DType::Uint16 => 16,
             DType::Fp32 | DType::Int32 | DType::Uint32 => 32,
             DType::Fp64 | DType::Int64 | DType::Uint64 => 64,

@@ -109,7 +109,12 @@ impl<'a> Reader<'a> {
     }
 
     /// `len` bytes at `offset` relative to this reader's start, without moving the cursor.
-    pub fn slice_at(&self, offset: u64, len: u64, what: &'static str) -> Result<&'a [u8], ReadError> {
+    pub fn slice_at(
+        &self,
+        offset: u64,
+        len: u64,
+        what: &'static str,
+    ) -> Result<&'a [u8], ReadError> {
         let end = offset
             .checked_add(len)
             .ok_or_else(|| self.error_at(offset, len, what))?;

@@ -125,13 +125,11 @@ pub fn detect_bytes(file_name: &str, head: &[u8], total_len: u64) -> Kind {
     if text.starts_with(b"program") {
         return Kind::MilText;
     }
-    if text.starts_with(b"<?xml")
+    let xml_start = text.starts_with(b"<?xml")
         || text.starts_with(b"<plist")
-        || text.starts_with(b"<!DOCTYPE plist")
-    {
-        if contains(head, b"<plist") {
-            return Kind::Plist;
-        }
+        || text.starts_with(b"<!DOCTYPE plist");
+    if xml_start && contains(head, b"<plist") {
+        return Kind::Plist;
     }
     if text.starts_with(b"{") || text.starts_with(b"[") {
         if name.ends_with(".espresso.net")

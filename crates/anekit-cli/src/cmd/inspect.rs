@@ -162,12 +162,12 @@ fn inspect_mil(path: &Path, bytes: &[u8], ctx: &Ctx) -> CmdResult {
 
 fn summarise_mil(path: &Path, program: &ast::Program) -> MilSummary {
     let mut build_info = BTreeMap::new();
-    if let Some(lit) = program.attribute("buildInfo") {
-        if let PayloadKind::Dict(entries) = &lit.value.kind {
-            for e in entries {
-                if let (PayloadKind::Str(k), PayloadKind::Str(v)) = (&e.key.kind, &e.value.kind) {
-                    build_info.insert(k.clone(), v.clone());
-                }
+    if let Some(PayloadKind::Dict(entries)) =
+        program.attribute("buildInfo").map(|lit| &lit.value.kind)
+    {
+        for e in entries {
+            if let (PayloadKind::Str(k), PayloadKind::Str(v)) = (&e.key.kind, &e.value.kind) {
+                build_info.insert(k.clone(), v.clone());
             }
         }
     }
