@@ -526,7 +526,6 @@ fn weight_summary(dir: Option<&Path>) -> Vec<BlobFileReport> {
 }
 
 /// `ane inspect` for an .mlpackage or .mlmodelc folder.
-#[allow(dead_code)] // called by `ane inspect` once the lead wires it
 pub fn inspect_bundle(path: &Path, ctx: &Ctx) -> CmdResult {
     if path.join("Manifest.json").is_file() {
         let pkg = MlPackage::open(path).into_diagnostic()?;
@@ -640,7 +639,6 @@ struct MlModelInspect<'a> {
 }
 
 /// `ane inspect` for a bare .mlmodel file whose bytes the caller has read.
-#[allow(dead_code)] // called by `ane inspect` once the lead wires it
 pub fn inspect_mlmodel(path: &Path, bytes: &[u8], ctx: &Ctx) -> CmdResult {
     let f = MlModelFile::parse(bytes, &path.display().to_string()).into_diagnostic()?;
     let (program, conversion_error) = if f.model.ml_program.is_some() {

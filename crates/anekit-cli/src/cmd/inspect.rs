@@ -29,7 +29,8 @@ pub fn run(args: InspectArgs, ctx: &Ctx) -> CmdResult {
         .into_diagnostic()
         .wrap_err_with(|| format!("cannot read {}", path.display()))?;
     match kind {
-        Kind::MlPackage | Kind::MlModelc => inspect_folder(path, kind, ctx),
+        Kind::MlPackage => super::convert::inspect_bundle(path, ctx),
+        Kind::MlModelc => inspect_folder(path, kind, ctx),
         Kind::Unknown if path.is_dir() => inspect_folder(path, kind, ctx),
         Kind::Unknown => Err(miette!(
             "{}: not a format anekit knows (checked magic numbers and the file name)",
@@ -71,7 +72,8 @@ fn inspect_file(path: &Path, kind: Kind, bytes: &[u8], ctx: &Ctx) -> CmdResult {
         | Kind::EspressoShape
         | Kind::EspressoWeights
         | Kind::Plist => super::espresso::inspect(path, bytes, ctx),
-        Kind::MlModel | Kind::CoreMlData | Kind::Json | Kind::MlPackage | Kind::MlModelc => {
+        Kind::MlModel => super::convert::inspect_mlmodel(path, bytes, ctx),
+        Kind::CoreMlData | Kind::Json | Kind::MlPackage | Kind::MlModelc => {
             recognised_only(path, kind, bytes.len(), ctx)
         }
         Kind::Unknown => Err(miette!("{}: not a format anekit knows", path.display())),
