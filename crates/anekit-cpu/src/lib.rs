@@ -21,6 +21,7 @@ pub mod attention;
 pub mod conv;
 pub mod elementwise;
 mod error;
+pub mod exec;
 pub mod matmul;
 pub mod norm;
 pub mod numerics;

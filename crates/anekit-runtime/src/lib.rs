@@ -1,0 +1,1 @@
+//! Backends for anekit programs: compile -> load -> evaluate -> unload with a compile budget (cpu, ane, coreml) and the ane serve helper
