@@ -15,18 +15,29 @@ impl Ctx {
     /// Print `value` as JSON when `--json` is set, else the human text that `human` renders.
     pub fn emit<T: Serialize>(&self, value: &T, human: impl FnOnce() -> String) -> CmdResult {
         if self.json {
-            let text = serde_json::to_string_pretty(value)
+            let mut text = serde_json::to_string_pretty(value)
                 .map_err(|e| miette::miette!("cannot serialise output as JSON: {e}"))?;
-            println!("{text}");
+            text.push('\n');
+            write_stdout(&text)
         } else {
-            let text = human();
-            if text.ends_with('\n') {
-                print!("{text}");
-            } else {
-                println!("{text}");
+            let mut text = human();
+            if !text.ends_with('\n') {
+                text.push('\n');
             }
+            write_stdout(&text)
         }
-        Ok(())
+    }
+}
+
+/// Write `text` to stdout. A closed pipe (`ane ... | head`) is not an error: the reader has
+/// what it wanted, so the command ends quietly instead of panicking as `println!` would.
+pub fn write_stdout(text: &str) -> CmdResult {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(miette::miette!("cannot write to stdout: {e}")),
     }
 }
 
@@ -48,7 +59,11 @@ pub fn one_line(err: &miette::Report) -> String {
 pub fn report_error(ctx: &Ctx, err: &miette::Report) {
     let line = one_line(err);
     if ctx.json {
-        println!("{}", serde_json::json!({ "error": { "message": line } }));
+        // Ignore a closed stdout here: the one-line error still goes to stderr.
+        let _ = write_stdout(&format!(
+            "{}\n",
+            serde_json::json!({ "error": { "message": line } })
+        ));
     }
     eprintln!("error: {line}");
 }

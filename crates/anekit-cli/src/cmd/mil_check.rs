@@ -203,7 +203,7 @@ pub fn run(args: CheckArgs, ctx: &Ctx) -> CmdResult {
         ctx.emit(&(), || out)?;
         Ok(())
     } else {
-        print!("{out}");
+        crate::output::write_stdout(&out)?;
         Err(miette::miette!("{summary}"))
     }
 }
