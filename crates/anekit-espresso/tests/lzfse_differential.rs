@@ -166,6 +166,7 @@ fn our_encoders_output_decodes_with_the_reference_decoder() {
     }
 }
 
+#[cfg(feature = "reference-encoder")]
 #[test]
 fn the_default_encoder_is_the_reference_encoder() {
     let mut rng = Rng(3);
