@@ -1,1 +1,16 @@
-//! The ANE knowledge base as typed data: descriptor structs, layer kinds, codes, private classes, XPC services, entitlements, chips
+//! The ANE knowledge base as typed data: descriptor structs, layer kinds, codes, private
+//! classes, XPC services, entitlements, chips.
+//!
+//! Every table is `&'static [T]` of plain structs with `pub` fields and `serde::Serialize`.
+//! Every entry carries the evidence level the reference documents give it
+//! ([`Evidence`]): most rows are what the original reverse-engineering notes report and are
+//! [unverified]. Source of truth: `../shared/reference/knowledge-base.md`, `benchmarks.md`,
+//! `private-api.md`, `hwx-td.md`, `espresso.md`.
+
+pub mod chips;
+pub mod descriptors;
+pub mod evidence;
+
+pub use chips::{Chip, Generation, MilDialect};
+pub use descriptors::Descriptor;
+pub use evidence::{Evidence, Tagged};
