@@ -47,6 +47,8 @@ enum Command {
     Espresso(cmd::espresso::EspressoCmd),
     /// Core ML ML Program (.mlpackage / .mlmodel) to MIL text (model.mil + weights/).
     Convert(cmd::convert::ConvertArgs),
+    /// Run a program (.mil, model folder, .mlpackage) on the CPU reference executor.
+    Run(cmd::run::RunArgs),
 }
 
 fn main() -> ExitCode {
@@ -61,6 +63,7 @@ fn main() -> ExitCode {
         Command::Pbze(c) => cmd::pbze::run(c, &ctx),
         Command::Espresso(c) => cmd::espresso::run(c, &ctx),
         Command::Convert(a) => cmd::convert::run(a, &ctx),
+        Command::Run(a) => cmd::run::run(a, &ctx),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

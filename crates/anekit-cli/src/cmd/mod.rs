@@ -10,3 +10,4 @@ pub mod mil;
 pub mod mil_check;
 pub mod mil_fmt;
 pub mod pbze;
+pub mod run;

@@ -1,0 +1,959 @@
+//! `ane run MODEL`: evaluate a program (MIL text, an .mlmodelc-style folder, or an .mlpackage)
+//! on a backend — today the CPU reference executor (`anekit_cpu::exec`) — with inputs from
+//! `.npy` files or seeded random values, print per-output statistics and the time per
+//! evaluation, and optionally write every output as `<out>/<name>.npy`. See docs/run.md.
+use crate::{CmdResult, Ctx};
+use anekit_core::npy::{read_npy, write_npy};
+use anekit_core::{DType, TensorData};
+use anekit_cpu::Numerics;
+use anekit_cpu::exec::{ExecError, ExecOptions, Executor, IoSpec, NamedTensor};
+use anekit_ir::weights::Weights;
+use anekit_ir::{Diagnostic, Program, Severity};
+use anekit_mil::LineIndex;
+use miette::{IntoDiagnostic, WrapErr, miette};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+#[derive(clap::Args)]
+pub struct RunArgs {
+    /// The model: a .mil file, a folder holding model.mil (an .mlmodelc, or examples/<name>),
+    /// or an .mlpackage folder.
+    pub model: PathBuf,
+    /// The folder `@model_path` in BLOBFILE paths stands for (default: the .mil file's folder,
+    /// the model folder, or the package's Data/com.apple.CoreML). A `weights/` folder itself is
+    /// accepted too.
+    #[arg(long, value_name = "DIR")]
+    pub weights: Option<PathBuf>,
+    /// Replace every BLOBFILE constant by seeded random values (no weight files are read).
+    #[arg(long, value_name = "SEED", num_args = 0..=1, require_equals = true, default_missing_value = "0")]
+    pub random_weights: Option<u64>,
+    /// An input: `NAME=FILE.npy`, `NAME=random` or `NAME=random:SEED`. Inputs not given are
+    /// `random` (seed 0).
+    #[arg(
+        long = "input",
+        short = 'i',
+        value_name = "NAME=FILE.npy|random[:SEED]"
+    )]
+    pub inputs: Vec<String>,
+    /// The size of a dynamic (`?`) input dim: `INPUT.AXIS=N`, e.g. `audio_signal.1=16000`.
+    #[arg(long = "dim", value_name = "INPUT.AXIS=N")]
+    pub dims: Vec<String>,
+    /// The function to run (default: `main`, or the only function).
+    #[arg(long, value_name = "NAME")]
+    pub function: Option<String>,
+    /// Write every output as `<DIR>/<output name>.npy` (the folder is created).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Evaluate N times; the time reported is the median (and the minimum).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub repeat: u32,
+    /// Where to run: `cpu` (the reference executor), `auto` (= cpu off macOS), `ane` and
+    /// `coreml` (macOS only).
+    #[arg(long, value_enum, default_value_t = Backend::Cpu)]
+    pub backend: Backend,
+    /// `ane`: every op result rounded to its declared dtype (fp16 as the ANE stores
+    /// activations); `exact`: f32 throughout.
+    #[arg(long, value_enum, default_value_t = NumericsArg::Ane)]
+    pub numerics: NumericsArg,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    Auto,
+    Cpu,
+    Ane,
+    Coreml,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum NumericsArg {
+    Ane,
+    Exact,
+}
+
+impl NumericsArg {
+    fn numerics(self) -> Numerics {
+        match self {
+            NumericsArg::Ane => Numerics::Ane,
+            NumericsArg::Exact => Numerics::Exact,
+        }
+    }
+}
+
+/// Where an input's values came from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+enum InputSource {
+    /// Read from an .npy file.
+    File { path: String },
+    /// Seeded random values; `defaulted` when the input was not given on the command line.
+    Random { seed: u64, defaulted: bool },
+}
+
+#[derive(Serialize)]
+struct InputReport {
+    name: String,
+    dtype: DType,
+    shape: Vec<usize>,
+    source: InputSource,
+}
+
+/// Statistics of one output. Min/max/mean are over the finite values (`null` when none).
+#[derive(Serialize)]
+struct OutputReport {
+    name: String,
+    dtype: DType,
+    shape: Vec<usize>,
+    min: Option<f64>,
+    max: Option<f64>,
+    mean: Option<f64>,
+    nan: usize,
+    inf: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Timing {
+    repeat: u32,
+    /// Median wall time of one evaluation (`Executor::run`), in milliseconds.
+    median_ms: f64,
+    min_ms: f64,
+    /// One-time preparation (constant decoding, weight resolution) in milliseconds.
+    prepare_ms: f64,
+}
+
+#[derive(Serialize)]
+struct WeightsReport {
+    /// `files` (read from `root`), `random` (seeded), or `none` (the program has no BLOBFILE).
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    root: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seed: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct RunReport {
+    model: String,
+    /// `mil`, `folder` (model.mil inside) or `mlpackage`.
+    model_kind: &'static str,
+    function: String,
+    backend: &'static str,
+    numerics: &'static str,
+    weights: WeightsReport,
+    inputs: Vec<InputReport>,
+    outputs: Vec<OutputReport>,
+    timing: Timing,
+}
+
+/// A loaded model: its IR and the `@model_path` folder its BLOBFILEs are relative to.
+struct Loaded {
+    program: Program,
+    model_root: PathBuf,
+    kind: &'static str,
+}
+
+pub fn run(args: RunArgs, ctx: &Ctx) -> CmdResult {
+    let backend = match args.backend {
+        Backend::Cpu | Backend::Auto => "cpu",
+        Backend::Ane | Backend::Coreml => {
+            let name = if args.backend == Backend::Ane {
+                "ane"
+            } else {
+                "coreml"
+            };
+            return Err(if cfg!(target_os = "macos") {
+                miette!(
+                    "backend `{name}` is not available in this build yet (anekit-runtime); use --backend cpu"
+                )
+            } else {
+                miette!(
+                    "backend `{name}` needs macOS (it runs on the Neural Engine through Apple's frameworks); use --backend cpu"
+                )
+            });
+        }
+    };
+    let loaded = load_model(&args.model, args.weights.as_deref())?;
+    let dims = parse_dims(&args.dims)?;
+    let has_blobs = loaded.program.blob_constants().next().is_some();
+    let weights_report = match (args.random_weights, has_blobs) {
+        (Some(seed), _) => WeightsReport {
+            kind: "random",
+            root: None,
+            seed: Some(seed),
+        },
+        (None, true) => WeightsReport {
+            kind: "files",
+            root: Some(loaded.model_root.display().to_string()),
+            seed: None,
+        },
+        (None, false) => WeightsReport {
+            kind: "none",
+            root: None,
+            seed: None,
+        },
+    };
+    let options = ExecOptions {
+        numerics: args.numerics.numerics(),
+        function: args.function.clone(),
+        dims: dims.clone(),
+        random_weights: args.random_weights,
+    };
+    let weights = args
+        .random_weights
+        .is_none()
+        .then(|| Weights::new(&loaded.model_root));
+    let function = pick_function(&loaded.program, args.function.as_deref())?;
+    let model = args.model.display().to_string();
+    let started = Instant::now();
+    let exec = Executor::new(loaded.program, weights, options)
+        .map_err(|e| exec_error(&model, e, args.random_weights.is_none()))?;
+    let prepare = started.elapsed();
+
+    let specs = exec.inputs();
+    let (inputs, input_reports) = gather_inputs(&specs, &args.inputs, &dims)?;
+
+    let repeat = args.repeat;
+    let bar = progress_bar(ctx, repeat);
+    let mut times = Vec::with_capacity(repeat as usize);
+    let mut outputs = Vec::new();
+    for _ in 0..repeat {
+        let t = Instant::now();
+        outputs = exec
+            .run(&inputs)
+            .map_err(|e| exec_error(&model, e, args.random_weights.is_none()))?;
+        times.push(t.elapsed());
+        if let Some(b) = &bar {
+            b.inc(1);
+        }
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+
+    let mut output_reports = Vec::with_capacity(outputs.len());
+    if let Some(dir) = &args.out {
+        std::fs::create_dir_all(dir)
+            .into_diagnostic()
+            .wrap_err_with(|| format!("cannot create {}", dir.display()))?;
+    }
+    for o in &outputs {
+        let mut report = output_stats(o);
+        if let Some(dir) = &args.out {
+            let path = dir.join(format!("{}.npy", file_stem(&o.name)));
+            let shape: Vec<u64> = o.shape.iter().map(|&d| d as u64).collect();
+            let bytes = write_npy(&shape, &o.data)
+                .into_diagnostic()
+                .wrap_err_with(|| format!("output `{}`", o.name))?;
+            std::fs::write(&path, bytes)
+                .into_diagnostic()
+                .wrap_err_with(|| format!("cannot write {}", path.display()))?;
+            report.file = Some(path.display().to_string());
+        }
+        output_reports.push(report);
+    }
+
+    let report = RunReport {
+        model,
+        model_kind: loaded.kind,
+        function,
+        backend,
+        numerics: args.numerics.numerics().name(),
+        weights: weights_report,
+        inputs: input_reports,
+        outputs: output_reports,
+        timing: timing(&times, repeat, prepare),
+    };
+    ctx.emit(&report, || human(&report))
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn timing(times: &[Duration], repeat: u32, prepare: Duration) -> Timing {
+    let mut sorted = times.to_vec();
+    sorted.sort_unstable();
+    // Median: the middle element, or the mean of the two middle ones.
+    let n = sorted.len();
+    let median = match (sorted.get(n / 2), n % 2) {
+        (Some(&hi), 0) => {
+            let lo = sorted.get(n / 2 - 1).copied().unwrap_or(hi);
+            (lo + hi) / 2
+        }
+        (Some(&mid), _) => mid,
+        (None, _) => Duration::ZERO,
+    };
+    Timing {
+        repeat,
+        median_ms: ms(median),
+        min_ms: sorted.first().copied().map_or(0.0, ms),
+        prepare_ms: ms(prepare),
+    }
+}
+
+/// A progress bar on stderr for long repeats (indicatif hides it when stderr is not a
+/// terminal); none with `--json` or few repeats.
+fn progress_bar(ctx: &Ctx, repeat: u32) -> Option<indicatif::ProgressBar> {
+    if ctx.json || repeat < 20 {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(u64::from(repeat));
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} evaluating {pos}/{len} [{bar:30}] {per_sec} eta {eta}",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    Some(bar)
+}
+
+/// The function `ane run` evaluates (the same rule as the executor: `--function`, else `main`,
+/// else the only function), for the report.
+fn pick_function(program: &Program, wanted: Option<&str>) -> miette::Result<String> {
+    let names: Vec<&str> = program.functions.iter().map(|f| f.name.as_str()).collect();
+    match wanted {
+        Some(w) if names.contains(&w) => Ok(w.to_string()),
+        Some(w) => Err(miette!(
+            "function `{w}` not found in the program (functions: {})",
+            names.join(", ")
+        )),
+        None if names.contains(&"main") => Ok("main".into()),
+        None if names.len() == 1 => Ok(names.first().copied().unwrap_or_default().to_string()),
+        None => Err(miette!(
+            "the program has {} functions and none is `main`; choose one with --function ({})",
+            names.len(),
+            names.join(", ")
+        )),
+    }
+}
+
+/// Make an executor error one line naming the model, with a hint for missing weights.
+fn exec_error(model: &str, e: ExecError, reading_weights: bool) -> miette::Report {
+    match e {
+        ExecError::Input { .. } => miette!("{e}"),
+        ExecError::Weights(_) if reading_weights => {
+            miette!("{model}: {e} (use --weights DIR, or --random-weights to run without them)")
+        }
+        other => miette!("{model}: {other}"),
+    }
+}
+
+// ---- loading -----------------------------------------------------------------------------
+
+fn load_model(path: &Path, weights: Option<&Path>) -> miette::Result<Loaded> {
+    let meta = std::fs::metadata(path)
+        .into_diagnostic()
+        .wrap_err_with(|| format!("cannot read {}", path.display()))?;
+    if meta.is_dir() {
+        if path.join("Manifest.json").is_file() {
+            return load_package(path, weights);
+        }
+        let mil = path.join("model.mil");
+        if !mil.is_file() {
+            return Err(miette!(
+                "{}: a folder model needs model.mil (an .mlmodelc) or Manifest.json (an .mlpackage)",
+                path.display()
+            ));
+        }
+        let program = load_mil_text(&mil)?;
+        return Ok(Loaded {
+            program,
+            model_root: model_root(weights, path),
+            kind: "folder",
+        });
+    }
+    if path.extension().is_some_and(|e| e == "mlpackage") {
+        return Err(miette!(
+            "{}: an .mlpackage is a folder, this is a file",
+            path.display()
+        ));
+    }
+    let program = load_mil_text(path)?;
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    Ok(Loaded {
+        program,
+        model_root: model_root(weights, &parent),
+        kind: "mil",
+    })
+}
+
+/// `--weights DIR` names the `@model_path` folder; accept the `weights/` folder itself too
+/// (what `ane convert --weights` takes), since BLOBFILE paths are `@model_path/weights/...`.
+fn model_root(weights: Option<&Path>, default: &Path) -> PathBuf {
+    match weights {
+        Some(dir)
+            if !dir.join("weights").is_dir() && dir.file_name().is_some_and(|n| n == "weights") =>
+        {
+            dir.parent()
+                .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+        }
+        Some(dir) => dir.to_path_buf(),
+        None => default.to_path_buf(),
+    }
+}
+
+/// Models larger than this are refused before reading (the largest real model.mil is < 1 MB).
+const MAX_MIL_BYTES: u64 = 256 << 20;
+
+fn load_mil_text(path: &Path) -> miette::Result<Program> {
+    let len = std::fs::metadata(path)
+        .into_diagnostic()
+        .wrap_err_with(|| format!("cannot read {}", path.display()))?
+        .len();
+    if len > MAX_MIL_BYTES {
+        return Err(miette!(
+            "{}: {len} bytes is larger than the {MAX_MIL_BYTES}-byte limit for MIL text",
+            path.display()
+        ));
+    }
+    let bytes = std::fs::read(path)
+        .into_diagnostic()
+        .wrap_err_with(|| format!("cannot read {}", path.display()))?;
+    let src = String::from_utf8(bytes).map_err(|e| {
+        miette!(
+            "{}: not UTF-8 at byte {}",
+            path.display(),
+            e.utf8_error().valid_up_to()
+        )
+    })?;
+    let checked = anekit_ir::check(&src);
+    if let Some(err) = first_error(&checked.diagnostics, &path.display().to_string(), &src) {
+        return Err(err);
+    }
+    checked
+        .program
+        .ok_or_else(|| miette!("{}: the program did not parse", path.display()))
+}
+
+/// The first error diagnostic as a one-line error (`FILE:LINE:COL: code: message`).
+fn first_error(diags: &[Diagnostic], file: &str, src: &str) -> Option<miette::Report> {
+    let errors: Vec<&Diagnostic> = diags
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .collect();
+    let first = errors.first()?;
+    let (line, col) = LineIndex::new(src).line_col(src, first.span.start);
+    let more = match errors.len() {
+        1 => String::new(),
+        n => format!(" ({} more errors; `ane mil check` lists them)", n - 1),
+    };
+    Some(miette!(
+        "{file}:{line}:{col}: the program does not validate: {}: {}{more}",
+        first.code,
+        first.message
+    ))
+}
+
+fn load_package(path: &Path, weights: Option<&Path>) -> miette::Result<Loaded> {
+    let pkg = anekit_coreml::MlPackage::open(path).into_diagnostic()?;
+    let conv = pkg
+        .to_ast(None)
+        .into_diagnostic()
+        .wrap_err_with(|| format!("cannot convert {} to MIL", path.display()))?;
+    let (program, diags) = anekit_ir::build(&conv.program);
+    if diags.iter().any(|d| d.severity == Severity::Error) {
+        // Report the error at its line in the canonical text (`ane convert` writes the same).
+        let text = conv.text();
+        let checked = anekit_ir::check(&text);
+        let file = format!("{} (as converted to model.mil)", path.display());
+        return Err(
+            first_error(&checked.diagnostics, &file, &text).unwrap_or_else(|| {
+                miette!(
+                    "{}: the converted program does not validate",
+                    path.display()
+                )
+            }),
+        );
+    }
+    // BLOBFILE paths are `@model_path/weights/<file>`; the package keeps the files in its
+    // weights item (Data/com.apple.CoreML/weights), so `@model_path` is that item's parent.
+    let default_root = pkg
+        .weights_dir
+        .as_deref()
+        .and_then(Path::parent)
+        .map_or_else(
+            || {
+                pkg.model_path
+                    .parent()
+                    .map_or_else(|| path.to_path_buf(), Path::to_path_buf)
+            },
+            Path::to_path_buf,
+        );
+    Ok(Loaded {
+        program,
+        model_root: model_root(weights, &default_root),
+        kind: "mlpackage",
+    })
+}
+
+// ---- inputs ------------------------------------------------------------------------------
+
+fn parse_dims(specs: &[String]) -> miette::Result<BTreeMap<String, usize>> {
+    let mut dims = BTreeMap::new();
+    for s in specs {
+        let (name, value) = s
+            .split_once('=')
+            .ok_or_else(|| miette!("--dim {s}: expected INPUT.AXIS=N"))?;
+        let n: usize = value
+            .parse()
+            .map_err(|_| miette!("--dim {s}: `{value}` is not a size"))?;
+        dims.insert(name.to_string(), n);
+    }
+    Ok(dims)
+}
+
+/// What `--input NAME=...` asked for.
+enum InputArg {
+    File(PathBuf),
+    Random(u64),
+}
+
+fn parse_input_args(args: &[String]) -> miette::Result<Vec<(String, InputArg)>> {
+    let mut out: Vec<(String, InputArg)> = Vec::new();
+    for a in args {
+        let (name, value) = a
+            .split_once('=')
+            .ok_or_else(|| miette!("--input {a}: expected NAME=FILE.npy or NAME=random[:SEED]"))?;
+        if out.iter().any(|(n, _)| n == name) {
+            return Err(miette!("input `{name}` is given twice"));
+        }
+        let arg = if value == "random" {
+            InputArg::Random(0)
+        } else if let Some(seed) = value.strip_prefix("random:") {
+            InputArg::Random(
+                seed.parse()
+                    .map_err(|_| miette!("input `{name}`: random seed `{seed}` is not a number"))?,
+            )
+        } else {
+            InputArg::File(PathBuf::from(value))
+        };
+        out.push((name.to_string(), arg));
+    }
+    Ok(out)
+}
+
+/// Build every declared input from the command line (or random values), in declaration order.
+fn gather_inputs(
+    specs: &[IoSpec],
+    args: &[String],
+    dims: &BTreeMap<String, usize>,
+) -> miette::Result<(Vec<NamedTensor>, Vec<InputReport>)> {
+    let given = parse_input_args(args)?;
+    for (name, _) in &given {
+        if !specs.iter().any(|s| &s.name == name) {
+            let names: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
+            return Err(miette!(
+                "input `{name}`: the function has no such input (inputs: {})",
+                if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    names.join(", ")
+                }
+            ));
+        }
+    }
+    let mut tensors = Vec::with_capacity(specs.len());
+    let mut reports = Vec::with_capacity(specs.len());
+    for spec in specs {
+        let arg = given.iter().find(|(n, _)| n == &spec.name).map(|(_, a)| a);
+        let (tensor, source) = match arg {
+            Some(InputArg::File(path)) => (
+                read_input_file(spec, path)?,
+                InputSource::File {
+                    path: path.display().to_string(),
+                },
+            ),
+            Some(InputArg::Random(seed)) => (
+                random_input(spec, *seed, dims)?,
+                InputSource::Random {
+                    seed: *seed,
+                    defaulted: false,
+                },
+            ),
+            None => (
+                random_input(spec, 0, dims)?,
+                InputSource::Random {
+                    seed: 0,
+                    defaulted: true,
+                },
+            ),
+        };
+        reports.push(InputReport {
+            name: spec.name.clone(),
+            dtype: tensor.data.dtype(),
+            shape: tensor.shape.clone(),
+            source,
+        });
+        tensors.push(tensor);
+    }
+    Ok((tensors, reports))
+}
+
+fn shape_text(shape: &[Option<usize>]) -> String {
+    let dims: Vec<String> = shape
+        .iter()
+        .map(|d| d.map_or_else(|| "?".to_string(), |n| n.to_string()))
+        .collect();
+    format!("[{}]", dims.join(", "))
+}
+
+/// Largest .npy input read (hostile sizes are refused before reading).
+const MAX_NPY_BYTES: u64 = 4 << 30;
+
+fn read_input_file(spec: &IoSpec, path: &Path) -> miette::Result<NamedTensor> {
+    let name = &spec.name;
+    let len = std::fs::metadata(path)
+        .map_err(|e| miette!("input `{name}`: cannot read {}: {e}", path.display()))?
+        .len();
+    if len > MAX_NPY_BYTES {
+        return Err(miette!(
+            "input `{name}`: {} is {len} bytes, larger than the {MAX_NPY_BYTES}-byte limit",
+            path.display()
+        ));
+    }
+    let bytes = std::fs::read(path)
+        .map_err(|e| miette!("input `{name}`: cannot read {}: {e}", path.display()))?;
+    let arr = read_npy(&bytes).map_err(|e| miette!("input `{name}`: {}: {e}", path.display()))?;
+    let shape: Vec<usize> = arr
+        .shape
+        .iter()
+        .map(|&d| usize::try_from(d))
+        .collect::<Result<_, _>>()
+        .map_err(|_| miette!("input `{name}`: {}: shape too large", path.display()))?;
+    let fits = shape.len() == spec.shape.len()
+        && shape
+            .iter()
+            .zip(&spec.shape)
+            .all(|(&got, want)| want.is_none_or(|w| w == got));
+    if !fits {
+        return Err(miette!(
+            "input `{name}`: {} has shape {shape:?}, but the model declares {}",
+            path.display(),
+            shape_text(&spec.shape)
+        ));
+    }
+    let found = arr.data.dtype();
+    if found != spec.dtype {
+        return Err(miette!(
+            "input `{name}`: {} holds {found}, but the model declares {} (convert the array, e.g. numpy .astype)",
+            path.display(),
+            spec.dtype
+        ));
+    }
+    Ok(NamedTensor {
+        name: name.clone(),
+        shape,
+        data: arr.data,
+    })
+}
+
+/// SplitMix64 (Steele, Lea, Flood 2014). Written out rather than taken from `rand` because the
+/// value stream of `random:SEED` is part of the CLI's contract (docs/run.md) and must not change
+/// with a dependency's version; the generator is six lines.
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [-1, 1) with 53 random bits.
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 52) as f64 - 1.0
+    }
+}
+
+/// The seed stream of one input: the user's seed mixed with the input's name (FNV-1a), so
+/// inputs given the same seed still get different values.
+fn input_seed(seed: u64, name: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in name.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    seed ^ h
+}
+
+/// Largest random input generated (elements).
+const MAX_RANDOM_ELEMENTS: usize = 1 << 31;
+
+/// Seeded random values of the declared dtype and shape: floats uniform in [-1, 1), integers
+/// and bools uniform in {0, 1} (valid as indices and lengths for any non-empty axis).
+fn random_input(
+    spec: &IoSpec,
+    seed: u64,
+    dims: &BTreeMap<String, usize>,
+) -> miette::Result<NamedTensor> {
+    let name = &spec.name;
+    let mut shape = Vec::with_capacity(spec.shape.len());
+    for (axis, d) in spec.shape.iter().enumerate() {
+        let key = format!("{name}.{axis}");
+        match (d, dims.get(&key)) {
+            (_, Some(&n)) => shape.push(n),
+            (Some(n), None) => shape.push(*n),
+            (None, None) => {
+                return Err(miette!(
+                    "input `{name}`: dim {axis} of {} is dynamic; give its size with --dim {key}=N (or pass an .npy file)",
+                    shape_text(&spec.shape)
+                ));
+            }
+        }
+    }
+    let count = shape
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .filter(|&n| n <= MAX_RANDOM_ELEMENTS)
+        .ok_or_else(|| {
+            miette!("input `{name}`: shape {shape:?} is too large to generate random values")
+        })?;
+    let mut rng = SplitMix64(input_seed(seed, name));
+    let data = if spec.dtype.is_float() {
+        TensorData::F64((0..count).map(|_| rng.unit()).collect())
+    } else if spec.dtype.is_int() || spec.dtype == DType::Bool {
+        TensorData::I64((0..count).map(|_| (rng.next() >> 63) as i64).collect())
+    } else {
+        return Err(miette!(
+            "input `{name}`: cannot make random values of type {}; pass an .npy file",
+            spec.dtype
+        ));
+    };
+    let data = data
+        .convert(spec.dtype)
+        .map_err(|e| miette!("input `{name}`: {e}"))?;
+    Ok(NamedTensor {
+        name: name.clone(),
+        shape,
+        data,
+    })
+}
+
+// ---- outputs -----------------------------------------------------------------------------
+
+fn output_stats(t: &NamedTensor) -> OutputReport {
+    let values: Vec<f64> = match (t.data.float_values_f64(), t.data.int_values()) {
+        (Some(f), _) => f,
+        (None, Some(i)) => i.into_iter().map(|v| v as f64).collect(),
+        (None, None) => Vec::new(),
+    };
+    let (mut nan, mut inf, mut n, mut sum) = (0usize, 0usize, 0usize, 0f64);
+    let (mut min, mut max) = (f64::INFINITY, f64::NEG_INFINITY);
+    for v in values {
+        if v.is_nan() {
+            nan += 1;
+        } else if v.is_infinite() {
+            inf += 1;
+        } else {
+            n += 1;
+            sum += v;
+            min = min.min(v);
+            max = max.max(v);
+        }
+    }
+    OutputReport {
+        name: t.name.clone(),
+        dtype: t.data.dtype(),
+        shape: t.shape.clone(),
+        min: (n > 0).then_some(min),
+        max: (n > 0).then_some(max),
+        mean: (n > 0).then(|| sum / n as f64),
+        nan,
+        inf,
+        file: None,
+    }
+}
+
+/// An output name as a file name: anything outside `[A-Za-z0-9_.-]` becomes `_`, so a name from
+/// a hostile model cannot leave the output folder.
+fn file_stem(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if s.is_empty() || s.chars().all(|c| c == '.') {
+        format!("_{s}")
+    } else {
+        s
+    }
+}
+
+fn num(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".into(), |v| format!("{v:.6}"))
+}
+
+fn human(r: &RunReport) -> String {
+    let mut s = format!(
+        "{}: function {}, backend {}, numerics {}\n",
+        r.model, r.function, r.backend, r.numerics
+    );
+    match (&r.weights.root, r.weights.seed) {
+        (Some(root), _) => {
+            let _ = writeln!(s, "  weights: read from {root} (@model_path)");
+        }
+        (None, Some(seed)) => {
+            let _ = writeln!(s, "  weights: random (seed {seed})");
+        }
+        _ => {}
+    }
+    for i in &r.inputs {
+        let src = match &i.source {
+            InputSource::File { path } => format!("from {path}"),
+            InputSource::Random {
+                seed,
+                defaulted: true,
+            } => format!("random (seed {seed}; not given, so random by default)"),
+            InputSource::Random { seed, .. } => format!("random (seed {seed})"),
+        };
+        let _ = writeln!(s, "  input  {} {} {:?}: {src}", i.name, i.dtype, i.shape);
+    }
+    for o in &r.outputs {
+        let _ = write!(
+            s,
+            "  output {} {} {:?}: min {} max {} mean {}",
+            o.name,
+            o.dtype,
+            o.shape,
+            num(o.min),
+            num(o.max),
+            num(o.mean)
+        );
+        if o.nan > 0 || o.inf > 0 {
+            let _ = write!(s, ", {} NaN, {} inf", o.nan, o.inf);
+        }
+        if let Some(f) = &o.file {
+            let _ = write!(s, " -> {f}");
+        }
+        s.push('\n');
+    }
+    let t = &r.timing;
+    if t.repeat > 1 {
+        let _ = writeln!(
+            s,
+            "  time: {:.3} ms per evaluation (median of {}, min {:.3} ms); prepare {:.3} ms",
+            t.median_ms, t.repeat, t.min_ms, t.prepare_ms
+        );
+    } else {
+        let _ = writeln!(
+            s,
+            "  time: {:.3} ms per evaluation (1 run; --repeat N for a median); prepare {:.3} ms",
+            t.median_ms, t.prepare_ms
+        );
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(name: &str, dtype: DType, shape: &[Option<usize>]) -> IoSpec {
+        IoSpec {
+            name: name.into(),
+            dtype,
+            shape: shape.to_vec(),
+        }
+    }
+
+    #[test]
+    fn splitmix64_matches_the_published_reference_values() {
+        // First outputs for seed 1234567 from the reference C implementation (Vigna's
+        // splitmix64.c).
+        let mut r = SplitMix64(1234567);
+        assert_eq!(r.next(), 6457827717110365317);
+        assert_eq!(r.next(), 3203168211198807973);
+        assert_eq!(r.next(), 9817491932198370423);
+    }
+
+    #[test]
+    fn random_inputs_are_deterministic_typed_and_bounded() {
+        let dims = BTreeMap::new();
+        let s = spec("x", DType::Fp16, &[Some(2), Some(3)]);
+        let a = random_input(&s, 5, &dims).unwrap();
+        let b = random_input(&s, 5, &dims).unwrap();
+        let c = random_input(&s, 6, &dims).unwrap();
+        assert_eq!(a, b);
+        assert_ne!(a.data, c.data);
+        assert_eq!(a.shape, vec![2, 3]);
+        assert_eq!(a.data.dtype(), DType::Fp16);
+        assert!(a.data.to_f32().iter().all(|v| (-1.0..1.0).contains(v)));
+        // Same seed, different name: different values.
+        let y = random_input(&spec("y", DType::Fp16, &[Some(2), Some(3)]), 5, &dims).unwrap();
+        assert_ne!(a.data, y.data);
+        let i = random_input(&spec("i", DType::Int32, &[Some(64)]), 0, &dims).unwrap();
+        let TensorData::I32(v) = &i.data else {
+            panic!("int32 expected")
+        };
+        assert!(v.iter().all(|&x| x == 0 || x == 1));
+        assert!(v.contains(&0) && v.contains(&1));
+        let m = random_input(&spec("m", DType::Bool, &[Some(8)]), 0, &dims).unwrap();
+        assert_eq!(m.data.dtype(), DType::Bool);
+    }
+
+    #[test]
+    fn dynamic_dims_need_a_size_and_name_the_dim() {
+        let s = spec("audio", DType::Fp32, &[Some(1), None]);
+        let e = random_input(&s, 0, &BTreeMap::new()).unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains("input `audio`") && msg.contains("--dim audio.1=N"),
+            "{msg}"
+        );
+        let dims = BTreeMap::from([("audio.1".to_string(), 7usize)]);
+        assert_eq!(random_input(&s, 0, &dims).unwrap().shape, vec![1, 7]);
+    }
+
+    #[test]
+    fn output_stats_skip_non_finite_values_and_count_them() {
+        let t = NamedTensor {
+            name: "y".into(),
+            shape: vec![5],
+            data: TensorData::F32(vec![1.0, -3.0, f32::NAN, f32::INFINITY, 5.0]),
+        };
+        let r = output_stats(&t);
+        assert_eq!((r.min, r.max, r.mean), (Some(-3.0), Some(5.0), Some(1.0)));
+        assert_eq!((r.nan, r.inf), (1, 1));
+        let empty = output_stats(&NamedTensor {
+            name: "e".into(),
+            shape: vec![1],
+            data: TensorData::F32(vec![f32::NAN]),
+        });
+        assert_eq!((empty.min, empty.mean, empty.nan), (None, None, 1));
+    }
+
+    #[test]
+    fn median_of_even_and_odd_counts() {
+        let d = |v: &[u64]| {
+            v.iter()
+                .map(|&m| Duration::from_millis(m))
+                .collect::<Vec<_>>()
+        };
+        let t = timing(&d(&[5, 1, 3]), 3, Duration::ZERO);
+        assert_eq!((t.median_ms, t.min_ms), (3.0, 1.0));
+        let t = timing(&d(&[4, 1, 3, 10]), 4, Duration::ZERO);
+        assert_eq!(t.median_ms, 3.5);
+    }
+
+    #[test]
+    fn output_file_names_stay_in_the_folder() {
+        assert_eq!(file_stem("logits"), "logits");
+        assert_eq!(file_stem("../../etc/passwd"), ".._.._etc_passwd");
+        assert_eq!(file_stem(".."), "_..");
+        assert_eq!(file_stem(""), "_");
+    }
+}
