@@ -10,7 +10,9 @@
 //! Modules, one per op family:
 //! [`numerics`], [`tensor`] (storage and broadcasting), [`matmul`] (matmul, linear),
 //! [`conv`], [`pool`], [`elementwise`] (binary, comparison, logical, unary math),
-//! [`activation`] (incl. softmax), [`norm`], [`reduce`], [`attention`], [`shape_ops`].
+//! [`activation`] (incl. softmax), [`norm`], [`reduce`], [`attention`], [`shape_ops`],
+//! [`index_ops`] (gather_nd, scatter*, one_hot, argsort, non_zero), [`misc_ops`] (einsum,
+//! range_1d, ...), [`resize`], [`quant`] (quantize/dequantize, constexpr decompressors).
 #![cfg_attr(
     not(test),
     warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
@@ -22,12 +24,16 @@ pub mod conv;
 pub mod elementwise;
 mod error;
 pub mod exec;
+pub mod index_ops;
 pub mod matmul;
+pub mod misc_ops;
 pub mod norm;
 pub mod numerics;
 mod par;
 pub mod pool;
+pub mod quant;
 pub mod reduce;
+pub mod resize;
 pub mod shape_ops;
 pub mod tensor;
 
