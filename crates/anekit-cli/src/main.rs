@@ -45,6 +45,9 @@ enum Command {
     /// Espresso nets (.espresso.net/.weights/.shape).
     #[command(subcommand)]
     Espresso(cmd::espresso::EspressoCmd),
+    /// The ANE knowledge base: descriptor structs, private classes, chips, codes, ...
+    #[command(subcommand)]
+    Kb(cmd::kb::KbCmd),
     /// Core ML ML Program (.mlpackage / .mlmodel) to MIL text (model.mil + weights/).
     Convert(cmd::convert::ConvertArgs),
     /// Run a program (.mil, model folder, .mlpackage) on the CPU reference executor.
@@ -62,6 +65,7 @@ fn main() -> ExitCode {
         Command::Anec(c) => cmd::anec::run(c, &ctx),
         Command::Pbze(c) => cmd::pbze::run(c, &ctx),
         Command::Espresso(c) => cmd::espresso::run(c, &ctx),
+        Command::Kb(c) => cmd::kb::run(c, &ctx),
         Command::Convert(a) => cmd::convert::run(a, &ctx),
         Command::Run(a) => cmd::run::run(a, &ctx),
     };

@@ -6,6 +6,7 @@ pub mod espresso;
 pub mod hwx;
 pub mod hwx_inspect;
 pub mod inspect;
+pub mod kb;
 pub mod mil;
 pub mod mil_check;
 pub mod mil_fmt;
