@@ -16,12 +16,23 @@
 //! called many times (`ane run --repeat N`, `ane serve`). `run` takes `&self` and is safe to
 //! call from several threads.
 
+mod constants;
+pub(crate) mod ctx;
+pub(crate) mod extra;
+mod ops;
+pub mod value;
+
 use anekit_core::{DType, TensorData};
 use anekit_ir::Program;
+use anekit_ir::ir::{Arg, Function, ValueDef, ValueId};
+use anekit_ir::types::{Dim, Type};
 use anekit_ir::weights::Weights;
 use std::collections::BTreeMap;
 
 use crate::Numerics;
+use ctx::OpCtx;
+pub use ops::supported_ops;
+use value::{Storage, Val};
 
 /// How to execute.
 #[derive(Debug, Clone, Default)]
@@ -30,7 +41,10 @@ pub struct ExecOptions {
     pub numerics: Numerics,
     /// The function to run; `None` = `main` (or the only function).
     pub function: Option<String>,
-    /// Values for symbolic/unknown dims (`--dim NAME=N`), by the dim's name as written.
+    /// Values for unknown dims (`--dim NAME=N`). MIL text writes unknown dims as `?`, without
+    /// a symbol, so a key names them by position: `INPUT:AXIS` (one dim of one input, e.g.
+    /// `x:1`), `INPUT` (every unknown dim of that input) or `?` (every unknown input dim).
+    /// The most specific key wins.
     pub dims: BTreeMap<String, usize>,
     /// `Some(seed)`: BLOBFILE constants are replaced by seeded random values of their declared
     /// type and shape (no weight files are opened). `None`: weights are read.
@@ -61,6 +75,7 @@ pub struct IoSpec {
 pub enum ExecError {
     #[error("function `{0}` not found in the program")]
     NoFunction(String),
+    /// `line` is 1-based when the source text was given ([`Executor::new_with_source`]), else 0.
     #[error("op `{op}` (producing `{value}`, line {line}) is not supported by the CPU executor")]
     UnsupportedOp {
         op: String,
@@ -77,6 +92,48 @@ pub enum ExecError {
     },
     #[error("weights: {0}")]
     Weights(#[from] anekit_ir::weights::WeightError),
+    /// A constant that cannot be decoded (a literal that does not match its type, a BLOBFILE
+    /// without weights, a `constexpr_*` whose operands disagree).
+    #[error("constant `{value}`: {reason}")]
+    Constant { value: String, reason: String },
+    /// A state passed to [`Executor::run_with_states`] does not match its declaration.
+    #[error("state `{name}`: {reason}")]
+    State { name: String, reason: String },
+}
+
+/// The values of a function's `state<...>` inputs, carried across evaluations (KV caches).
+/// [`Executor::new_states`] makes zero-filled states; [`Executor::run_with_states`] reads and
+/// updates them (`read_state` sees the latest `write_state`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct States {
+    values: BTreeMap<String, NamedTensor>,
+}
+
+impl States {
+    pub fn new() -> States {
+        States::default()
+    }
+
+    pub fn get(&self, name: &str) -> Option<&NamedTensor> {
+        self.values.get(name)
+    }
+
+    /// Set (or replace) a state's value.
+    pub fn set(&mut self, tensor: NamedTensor) {
+        self.values.insert(tensor.name.clone(), tensor);
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &NamedTensor> {
+        self.values.values()
+    }
+
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
 }
 
 /// A program prepared for repeated evaluation on the CPU.
@@ -85,6 +142,34 @@ pub struct Executor {
     program: Program,
     weights: Option<Weights>,
     options: ExecOptions,
+    /// Index of the chosen function in `program.functions`.
+    func: usize,
+    /// Values computed once at prepare time (`const`, `constexpr_*` results), by value id.
+    statics: Vec<Option<Val>>,
+    /// Decoded inline literals, by constant id.
+    literals: Vec<Option<Val>>,
+    /// Indices (into the function's ops) of the ops evaluated by `run`, in order.
+    plan: Vec<usize>,
+    /// For each entry of `plan`: the runtime values whose last use it is.
+    drop_after: Vec<Vec<ValueId>>,
+}
+
+fn collect_args<'a>(arg: &'a Arg, out: &mut Vec<&'a Arg>) {
+    match arg {
+        Arg::Tuple(items) => items.iter().for_each(|a| collect_args(a, out)),
+        a => out.push(a),
+    }
+}
+
+fn line_of(source: Option<&str>, offset: usize) -> usize {
+    source.map_or(0, |s| {
+        s.as_bytes()
+            .iter()
+            .take(offset)
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1
+    })
 }
 
 impl Executor {
@@ -94,10 +179,174 @@ impl Executor {
         weights: Option<Weights>,
         options: ExecOptions,
     ) -> Result<Executor, ExecError> {
+        Self::prepare(program, weights, options, None)
+    }
+
+    /// As [`Executor::new`], with the MIL text the program was built from, so errors can
+    /// give line numbers.
+    pub fn new_with_source(
+        program: Program,
+        weights: Option<Weights>,
+        options: ExecOptions,
+        source: &str,
+    ) -> Result<Executor, ExecError> {
+        Self::prepare(program, weights, options, Some(source))
+    }
+
+    fn prepare(
+        program: Program,
+        weights: Option<Weights>,
+        options: ExecOptions,
+        source: Option<&str>,
+    ) -> Result<Executor, ExecError> {
+        let func = match &options.function {
+            Some(name) => program
+                .functions
+                .iter()
+                .position(|f| &f.name == name)
+                .ok_or_else(|| ExecError::NoFunction(name.clone()))?,
+            None => program
+                .functions
+                .iter()
+                .position(|f| f.name == "main")
+                .or_else(|| (program.functions.len() == 1).then_some(0))
+                .ok_or_else(|| ExecError::NoFunction("main".into()))?,
+        };
+        let f = &program.functions[func];
+        let numerics = options.numerics;
+        let random = options.random_weights;
+        let w = if random.is_some() {
+            None
+        } else {
+            weights.as_ref()
+        };
+
+        // Inline literals used by this function's ops.
+        let mut literals: Vec<Option<Val>> = vec![None; program.constants.len()];
+        for op in &f.ops {
+            if op.kind == "const" {
+                continue;
+            }
+            let mut args = Vec::new();
+            op.inputs
+                .iter()
+                .for_each(|i| collect_args(&i.arg, &mut args));
+            for a in args {
+                if let Arg::Const(c) = a
+                    && literals.get(c.0 as usize).is_some_and(Option::is_none)
+                {
+                    let what = format!("{}.{}", op.kind, value_name(f, op.results.first()));
+                    literals[c.0 as usize] =
+                        constants::resolve(&program, *c, w, random, numerics, &what)?;
+                }
+            }
+        }
+
+        // Constants and constexpr ops, and the runtime plan.
+        let mut statics: Vec<Option<Val>> = vec![None; f.values.len()];
+        let mut plan = Vec::new();
+        for (i, op) in f.ops.iter().enumerate() {
+            let kind = op.kind.as_str();
+            if kind == "const" {
+                let Some(&rid) = op.results.first() else {
+                    continue;
+                };
+                let cid = f
+                    .value(rid)
+                    .and_then(|v| v.constant)
+                    .or(match op.input("val") {
+                        Some(Arg::Const(c)) => Some(*c),
+                        _ => None,
+                    });
+                if let Some(cid) = cid {
+                    let name = value_name(f, Some(&rid));
+                    statics[rid.0 as usize] =
+                        constants::resolve(&program, cid, w, random, numerics, &name)?;
+                }
+            } else if kind.starts_with("constexpr_") && ops::is_supported(kind) {
+                let v = {
+                    let ctx = OpCtx {
+                        op,
+                        func: f,
+                        program: &program,
+                        numerics,
+                        table: &[],
+                        statics: &statics,
+                        literals: &literals,
+                    };
+                    let v = constants::constexpr(&ctx).map_err(|e| match e {
+                        ExecError::Op { value, reason, .. } => ExecError::Constant {
+                            value: format!("{value} ({kind})"),
+                            reason,
+                        },
+                        e => e,
+                    })?;
+                    finish(&ctx, 0, v)?
+                };
+                if let Some(&rid) = op.results.first() {
+                    statics[rid.0 as usize] = Some(v);
+                }
+            } else if ops::is_supported(kind) {
+                plan.push(i);
+            } else {
+                return Err(ExecError::UnsupportedOp {
+                    op: op.kind.clone(),
+                    value: value_name(f, op.results.first()),
+                    line: line_of(source, op.span.start),
+                });
+            }
+        }
+
+        // Last uses: a runtime value is dropped after the last planned op that reads it;
+        // outputs and states are kept.
+        let mut keep = vec![false; f.values.len()];
+        for v in &f.outputs {
+            if let Some(k) = keep.get_mut(v.0 as usize) {
+                *k = true;
+            }
+        }
+        for v in &f.inputs {
+            if matches!(f.value(*v).map(|v| &v.ty), Some(Type::State(_))) {
+                keep[v.0 as usize] = true;
+            }
+        }
+        let mut last: Vec<Option<usize>> = vec![None; f.values.len()];
+        for (pi, &oi) in plan.iter().enumerate() {
+            let op = &f.ops[oi];
+            for r in &op.results {
+                last[r.0 as usize] = Some(pi);
+            }
+            let mut args = Vec::new();
+            op.inputs
+                .iter()
+                .for_each(|i| collect_args(&i.arg, &mut args));
+            for a in args {
+                if let Arg::Value(v) = a
+                    && let Some(l) = last.get_mut(v.0 as usize)
+                {
+                    *l = Some(pi);
+                }
+            }
+        }
+        let mut drop_after = vec![Vec::new(); plan.len()];
+        for (v, l) in last.iter().enumerate() {
+            if let Some(pi) = l
+                && !keep[v]
+                && statics[v].is_none()
+            {
+                drop_after[*pi].push(ValueId(v as u32));
+            }
+        }
+
         Ok(Executor {
             program,
             weights,
             options,
+            func,
+            statics,
+            literals,
+            plan,
+            drop_after,
         })
     }
 
@@ -109,24 +358,420 @@ impl Executor {
         &self.options
     }
 
-    /// The chosen function's inputs, in order.
+    /// The weights given to [`Executor::new`] (unused with `random_weights`).
+    pub fn weights(&self) -> Option<&Weights> {
+        self.weights.as_ref()
+    }
+
+    fn function(&self) -> &Function {
+        &self.program.functions[self.func]
+    }
+
+    /// The chosen function's name.
+    pub fn function_name(&self) -> &str {
+        &self.function().name
+    }
+
+    /// Number of ops `run` evaluates (constants and constexprs are decoded once, not counted).
+    pub fn runtime_op_count(&self) -> usize {
+        self.plan.len()
+    }
+
+    fn dim_override(&self, input: &str, axis: usize) -> Option<usize> {
+        let d = &self.options.dims;
+        d.get(&format!("{input}:{axis}"))
+            .or_else(|| d.get(input))
+            .or_else(|| d.get("?"))
+            .copied()
+    }
+
+    fn spec(&self, id: ValueId, is_input: bool) -> Option<IoSpec> {
+        let v = self.function().value(id)?;
+        let t = v.ty.tensor()?;
+        Some(IoSpec {
+            name: v.name.clone(),
+            dtype: t.dtype,
+            shape: t
+                .shape
+                .iter()
+                .enumerate()
+                .map(|(axis, d)| match d {
+                    Dim::Known(n) => usize::try_from(*n).ok(),
+                    Dim::Unknown if is_input => self.dim_override(&v.name, axis),
+                    Dim::Unknown => None,
+                })
+                .collect(),
+        })
+    }
+
+    /// The chosen function's tensor inputs, in order (`state<...>` inputs are in
+    /// [`Executor::states`]).
     pub fn inputs(&self) -> Vec<IoSpec> {
-        Vec::new()
+        let f = self.function();
+        f.inputs
+            .iter()
+            .filter_map(|&v| self.spec(v, true))
+            .collect()
     }
 
     /// The chosen function's outputs, in order (shapes as declared, dims fixed where known).
     pub fn outputs(&self) -> Vec<IoSpec> {
-        Vec::new()
+        let f = self.function();
+        f.outputs
+            .iter()
+            .filter_map(|&v| self.spec(v, false))
+            .collect()
+    }
+
+    /// The chosen function's `state<tensor<...>>` inputs, in order.
+    pub fn states(&self) -> Vec<IoSpec> {
+        let f = self.function();
+        f.inputs
+            .iter()
+            .filter_map(|&id| {
+                let v = f.value(id)?;
+                let Type::State(inner) = &v.ty else {
+                    return None;
+                };
+                let t = inner.tensor()?;
+                Some(IoSpec {
+                    name: v.name.clone(),
+                    dtype: t.dtype,
+                    shape: t
+                        .shape
+                        .iter()
+                        .map(|d| d.known().and_then(|n| usize::try_from(n).ok()))
+                        .collect(),
+                })
+            })
+            .collect()
+    }
+
+    /// Zero-filled values for every state input (states with unknown dims are left out).
+    pub fn new_states(&self) -> States {
+        let mut s = States::new();
+        for spec in self.states() {
+            let Some(shape) = spec.shape.iter().copied().collect::<Option<Vec<usize>>>() else {
+                continue;
+            };
+            let n: usize = shape.iter().product();
+            let zeros = Val::F32(crate::Tensor::from_parts(shape.clone(), vec![0.0; n]));
+            let storage = Storage::of(spec.dtype).unwrap_or(Storage::F32);
+            if let Ok(data) = zeros.convert(storage).to_tensor_data(spec.dtype) {
+                s.set(NamedTensor {
+                    name: spec.name,
+                    shape,
+                    data,
+                });
+            }
+        }
+        s
     }
 
     /// Evaluate once. Inputs are matched by name; a missing input, an extra one, or a wrong
     /// shape/dtype is an [`ExecError::Input`]. Outputs come back in declaration order.
+    /// A program with `state<...>` inputs runs on zero-filled states, discarded afterwards
+    /// (use [`Executor::run_with_states`] to keep them).
     pub fn run(&self, inputs: &[NamedTensor]) -> Result<Vec<NamedTensor>, ExecError> {
-        let _ = (inputs, &self.weights);
-        Err(ExecError::Op {
-            op: "executor".into(),
-            value: String::new(),
-            reason: "the executor is being written (issue #3)".into(),
-        })
+        let mut states = self.new_states();
+        self.run_with_states(inputs, &mut states)
     }
+
+    /// Evaluate once with `states` as the values of the `state<...>` inputs; `write_state`
+    /// updates them in place. A state missing from `states` starts as zeros.
+    pub fn run_with_states(
+        &self,
+        inputs: &[NamedTensor],
+        states: &mut States,
+    ) -> Result<Vec<NamedTensor>, ExecError> {
+        let f = self.function();
+        let mut table: Vec<Option<Val>> = vec![None; f.values.len()];
+        self.bind_inputs(f, inputs, states, &mut table)?;
+        for (pi, &oi) in self.plan.iter().enumerate() {
+            let op = &f.ops[oi];
+            let results = {
+                let ctx = OpCtx {
+                    op,
+                    func: f,
+                    program: &self.program,
+                    numerics: self.options.numerics,
+                    table: &table,
+                    statics: &self.statics,
+                    literals: &self.literals,
+                };
+                let raw = match op.kind.as_str() {
+                    "read_state" => vec![ctx.input("input")?.clone()],
+                    "write_state" => {
+                        let data = ctx.input("data")?.clone();
+                        let Some(Arg::Value(sid)) = op.input("input") else {
+                            return Err(ctx.err("`input` must name a state input"));
+                        };
+                        let data = finish_state(&ctx, f, *sid, data)?;
+                        let out = if op.results.is_empty() {
+                            Vec::new()
+                        } else {
+                            vec![data.clone()]
+                        };
+                        let sid = *sid;
+                        table[sid.0 as usize] = Some(data);
+                        out
+                    }
+                    _ => ops::eval(&ctx).map_err(|e| match e {
+                        ExecError::UnsupportedOp { op, value, .. } => {
+                            ExecError::UnsupportedOp { op, value, line: 0 }
+                        }
+                        e => e,
+                    })?,
+                };
+                if op.kind == "write_state" {
+                    raw
+                } else {
+                    let ctx = OpCtx {
+                        op,
+                        func: f,
+                        program: &self.program,
+                        numerics: self.options.numerics,
+                        table: &table,
+                        statics: &self.statics,
+                        literals: &self.literals,
+                    };
+                    if raw.len() != op.results.len() {
+                        return Err(ctx.err(format!(
+                            "produced {} result(s), the program declares {}",
+                            raw.len(),
+                            op.results.len()
+                        )));
+                    }
+                    raw.into_iter()
+                        .enumerate()
+                        .map(|(i, v)| finish(&ctx, i, v))
+                        .collect::<Result<Vec<_>, _>>()?
+                }
+            };
+            for (r, v) in op.results.iter().zip(results) {
+                table[r.0 as usize] = Some(v);
+            }
+            for v in &self.drop_after[pi] {
+                table[v.0 as usize] = None;
+            }
+        }
+        // Outputs.
+        let mut out = Vec::with_capacity(f.outputs.len());
+        for &id in &f.outputs {
+            let v = f.value(id);
+            let name = v.map_or_else(String::new, |v| v.name.clone());
+            let dtype = v
+                .and_then(|v| v.ty.tensor())
+                .map(|t| t.dtype)
+                .ok_or_else(|| ExecError::Op {
+                    op: "output".into(),
+                    value: name.clone(),
+                    reason: "is not a tensor".into(),
+                })?;
+            let val = table[id.0 as usize]
+                .as_ref()
+                .or(self.statics[id.0 as usize].as_ref())
+                .ok_or_else(|| ExecError::Op {
+                    op: "output".into(),
+                    value: name.clone(),
+                    reason: "was not computed".into(),
+                })?;
+            let data = val.to_tensor_data(dtype).map_err(|reason| ExecError::Op {
+                op: "output".into(),
+                value: name.clone(),
+                reason,
+            })?;
+            out.push(NamedTensor {
+                name,
+                shape: val.shape().to_vec(),
+                data,
+            });
+        }
+        // States back.
+        for &id in &f.inputs {
+            let Some(v) = f.value(id) else { continue };
+            let Type::State(inner) = &v.ty else { continue };
+            let (Some(t), Some(val)) = (inner.tensor(), table[id.0 as usize].as_ref()) else {
+                continue;
+            };
+            let data = val
+                .to_tensor_data(t.dtype)
+                .map_err(|reason| ExecError::State {
+                    name: v.name.clone(),
+                    reason,
+                })?;
+            states.set(NamedTensor {
+                name: v.name.clone(),
+                shape: val.shape().to_vec(),
+                data,
+            });
+        }
+        Ok(out)
+    }
+
+    fn bind_inputs(
+        &self,
+        f: &Function,
+        inputs: &[NamedTensor],
+        states: &States,
+        table: &mut [Option<Val>],
+    ) -> Result<(), ExecError> {
+        let numerics = self.options.numerics;
+        for given in inputs {
+            let declared = f.inputs.iter().any(|&id| {
+                f.value(id)
+                    .is_some_and(|v| v.name == given.name && !matches!(v.ty, Type::State(_)))
+            });
+            if !declared {
+                return Err(ExecError::Input {
+                    name: given.name.clone(),
+                    reason: format!("is not an input of function `{}`", f.name),
+                });
+            }
+        }
+        for (pos, &id) in f.inputs.iter().enumerate() {
+            let Some(v) = f.value(id) else { continue };
+            debug_assert_eq!(v.def, ValueDef::Input(pos));
+            let (t, state) = match &v.ty {
+                Type::Tensor(t) => (t, false),
+                Type::State(inner) => match inner.tensor() {
+                    Some(t) => (t, true),
+                    None => continue,
+                },
+                _ => continue,
+            };
+            let err = |reason: String| {
+                if state {
+                    ExecError::State {
+                        name: v.name.clone(),
+                        reason,
+                    }
+                } else {
+                    ExecError::Input {
+                        name: v.name.clone(),
+                        reason,
+                    }
+                }
+            };
+            let given = if state {
+                match states.get(&v.name) {
+                    Some(s) => s.clone(),
+                    None => {
+                        let shape: Option<Vec<usize>> = t
+                            .shape
+                            .iter()
+                            .map(|d| d.known().and_then(|n| usize::try_from(n).ok()))
+                            .collect();
+                        let shape = shape
+                            .ok_or_else(|| err("has unknown dims and no value was given".into()))?;
+                        let n = shape.iter().product();
+                        let zeros =
+                            Val::F32(crate::Tensor::from_parts(shape.clone(), vec![0.0; n]))
+                                .convert(Storage::of(t.dtype).unwrap_or(Storage::F32));
+                        NamedTensor {
+                            name: v.name.clone(),
+                            shape,
+                            data: zeros.to_tensor_data(t.dtype).map_err(err)?,
+                        }
+                    }
+                }
+            } else {
+                inputs
+                    .iter()
+                    .find(|i| i.name == v.name)
+                    .cloned()
+                    .ok_or_else(|| err(format!("missing (declared as {})", v.ty)))?
+            };
+            if given.data.dtype() != t.dtype {
+                return Err(err(format!(
+                    "dtype is {} but the program declares {}",
+                    given.data.dtype(),
+                    t.dtype
+                )));
+            }
+            let ok_rank = given.shape.len() == t.shape.len();
+            let ok_dims = ok_rank
+                && t.shape.iter().enumerate().all(|(axis, d)| {
+                    let want = match d {
+                        Dim::Known(n) => usize::try_from(*n).ok(),
+                        Dim::Unknown if !state => self.dim_override(&v.name, axis),
+                        Dim::Unknown => None,
+                    };
+                    want.is_none_or(|w| given.shape[axis] == w)
+                });
+            if !ok_dims {
+                return Err(err(format!(
+                    "shape is {:?} but the program declares {}",
+                    given.shape,
+                    Type::Tensor(t.clone())
+                )));
+            }
+            let mut val =
+                Val::from_tensor_data(given.shape.clone(), &given.data, t.dtype).map_err(err)?;
+            if let Val::F32(x) = &mut val {
+                numerics.round_output(x.data_mut(), t.dtype);
+            }
+            table[id.0 as usize] = Some(val);
+        }
+        Ok(())
+    }
+}
+
+fn value_name(f: &Function, id: Option<&ValueId>) -> String {
+    id.and_then(|id| f.value(*id))
+        .map_or_else(String::new, |v| v.name.clone())
+}
+
+/// Bring result `i` to its declared dtype: storage class, rounding (`Numerics::round_output`)
+/// and a check of the declared known dims.
+fn finish(ctx: &OpCtx<'_>, i: usize, v: Val) -> Result<Val, ExecError> {
+    let Some(Type::Tensor(t)) = ctx.result_type(i) else {
+        return Ok(v);
+    };
+    let Some(storage) = Storage::of(t.dtype) else {
+        return Ok(v);
+    };
+    let mut v = v.convert(storage);
+    if let Val::F32(x) = &mut v {
+        ctx.numerics.round_output(x.data_mut(), t.dtype);
+    }
+    check_shape(ctx, i, v.shape(), t)?;
+    Ok(v)
+}
+
+fn check_shape(
+    ctx: &OpCtx<'_>,
+    i: usize,
+    got: &[usize],
+    t: &anekit_ir::types::TensorType,
+) -> Result<(), ExecError> {
+    let ok = got.len() == t.shape.len()
+        && got
+            .iter()
+            .zip(&t.shape)
+            .all(|(&g, d)| d.known().is_none_or(|k| k == g as u64));
+    if ok {
+        Ok(())
+    } else {
+        Err(ctx.err(format!(
+            "result {i} has shape {got:?}, but the program declares {}",
+            Type::Tensor(t.clone())
+        )))
+    }
+}
+
+/// A value written to a state: converted and rounded to the state's dtype, same shape.
+fn finish_state(ctx: &OpCtx<'_>, f: &Function, sid: ValueId, v: Val) -> Result<Val, ExecError> {
+    let Some(Type::State(inner)) = f.value(sid).map(|v| &v.ty) else {
+        return Err(ctx.err("`input` is not a state"));
+    };
+    let Some(t) = inner.tensor() else {
+        return Ok(v);
+    };
+    let mut v = v.convert(Storage::of(t.dtype).unwrap_or(Storage::F32));
+    if let Val::F32(x) = &mut v {
+        ctx.numerics.round_output(x.data_mut(), t.dtype);
+    }
+    check_shape(ctx, 0, v.shape(), t)?;
+    Ok(v)
 }

@@ -1,0 +1,5 @@
+//! Recurrent ops.
+
+use super::OpFn;
+
+pub(crate) const OPS: &[(&str, OpFn)] = &[];
