@@ -1,1 +1,12 @@
-//! Write ANE programs: graph builder with shape checks, canned models, lowering to MIL text + weights per chip, optimisation passes
+//! Write ANE programs: a typed, shape-checked graph builder, canned models, a per-layer
+//! summary with ANECompiler descriptor sizes, lowering to MIL text + weight.bin per chip, an f32
+//! reference evaluator, and optimisation passes. See docs/builder.md.
+
+pub mod builder;
+pub mod graph;
+
+pub use builder::{BuildError, Conv2d, GraphBuilder, PoolKind, Tensor};
+pub use graph::{Graph, TensorId};
+pub mod eval;
+pub mod lower;
+pub mod models;
