@@ -10,3 +10,4 @@ pub use graph::{Graph, TensorId};
 pub mod eval;
 pub mod lower;
 pub mod models;
+pub mod summary;
