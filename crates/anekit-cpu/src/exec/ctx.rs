@@ -60,6 +60,7 @@ impl<'a> OpCtx<'a> {
         match &self.func.value(*id)?.ty {
             Type::Tensor(t) => Some(t.dtype),
             Type::State(inner) => inner.tensor().map(|t| t.dtype),
+            Type::TensorBuffer { dtype, .. } => Some(*dtype),
             _ => None,
         }
     }

@@ -25,8 +25,9 @@ pub mod value;
 use anekit_core::{DType, TensorData};
 use anekit_ir::Program;
 use anekit_ir::ir::{Arg, Function, ValueDef, ValueId};
-use anekit_ir::types::{Dim, Type};
+use anekit_ir::types::{Dim, TensorType, Type};
 use anekit_ir::weights::Weights;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use crate::Numerics;
@@ -387,7 +388,7 @@ impl Executor {
 
     fn spec(&self, id: ValueId, is_input: bool) -> Option<IoSpec> {
         let v = self.function().value(id)?;
-        let t = v.ty.tensor()?;
+        let t = tensor_type(&v.ty)?;
         Some(IoSpec {
             name: v.name.clone(),
             dtype: t.dtype,
@@ -561,7 +562,7 @@ impl Executor {
             let v = f.value(id);
             let name = v.map_or_else(String::new, |v| v.name.clone());
             let dtype = v
-                .and_then(|v| v.ty.tensor())
+                .and_then(|v| tensor_type(&v.ty))
                 .map(|t| t.dtype)
                 .ok_or_else(|| ExecError::Op {
                     op: "output".into(),
@@ -633,12 +634,14 @@ impl Executor {
             let Some(v) = f.value(id) else { continue };
             debug_assert_eq!(v.def, ValueDef::Input(pos));
             let (t, state) = match &v.ty {
-                Type::Tensor(t) => (t, false),
                 Type::State(inner) => match inner.tensor() {
-                    Some(t) => (t, true),
+                    Some(t) => (Cow::Borrowed(t), true),
                     None => continue,
                 },
-                _ => continue,
+                ty => match tensor_type(ty) {
+                    Some(t) => (t, false),
+                    None => continue,
+                },
             };
             let err = |reason: String| {
                 if state {
@@ -703,7 +706,7 @@ impl Executor {
                 return Err(err(format!(
                     "shape is {:?} but the program declares {}",
                     given.shape,
-                    Type::Tensor(t.clone())
+                    Type::Tensor(t.clone().into_owned())
                 )));
             }
             let mut val =
@@ -717,6 +720,23 @@ impl Executor {
     }
 }
 
+/// The tensor type of a value: a tensor, or an analysis dump's `tensor_buffer` (its logical
+/// dtype and shape; strides and interleave factors describe the ANE's memory layout, which the
+/// executor does not model, so the values are the same).
+fn tensor_type(ty: &Type) -> Option<Cow<'_, TensorType>> {
+    match ty {
+        Type::Tensor(t) => Some(Cow::Borrowed(t)),
+        Type::TensorBuffer { dtype, shape, .. } => Some(Cow::Owned(TensorType::new(
+            *dtype,
+            shape
+                .iter()
+                .map(|&d| u64::try_from(d).map_or(Dim::Unknown, Dim::Known))
+                .collect(),
+        ))),
+        _ => None,
+    }
+}
+
 fn value_name(f: &Function, id: Option<&ValueId>) -> String {
     id.and_then(|id| f.value(*id))
         .map_or_else(String::new, |v| v.name.clone())
@@ -725,7 +745,7 @@ fn value_name(f: &Function, id: Option<&ValueId>) -> String {
 /// Bring result `i` to its declared dtype: storage class, rounding (`Numerics::round_output`)
 /// and a check of the declared known dims.
 fn finish(ctx: &OpCtx<'_>, i: usize, v: Val) -> Result<Val, ExecError> {
-    let Some(Type::Tensor(t)) = ctx.result_type(i) else {
+    let Some(t) = ctx.result_type(i).and_then(tensor_type) else {
         return Ok(v);
     };
     let Some(storage) = Storage::of(t.dtype) else {
@@ -735,7 +755,7 @@ fn finish(ctx: &OpCtx<'_>, i: usize, v: Val) -> Result<Val, ExecError> {
     if let Val::F32(x) = &mut v {
         ctx.numerics.round_output(x.data_mut(), t.dtype);
     }
-    check_shape(ctx, i, v.shape(), t)?;
+    check_shape(ctx, i, v.shape(), &t)?;
     Ok(v)
 }
 

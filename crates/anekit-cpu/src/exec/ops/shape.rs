@@ -33,7 +33,15 @@ pub(crate) const OPS: &[(&str, OpFn)] = &[
     ("gather_along_axis", gather_along_axis),
     ("reverse", reverse),
     ("shape", shape),
+    ("tensor_buffer_to_tensor", buffer_identity),
+    ("tensor_to_tensor_buffer", buffer_identity),
 ];
+
+/// Analysis-dump layout conversions: the executor's values are logical tensors, so these
+/// are identities (the ANE memory layout they describe is not modelled).
+fn buffer_identity(ctx: &OpCtx<'_>) -> Result<Vec<Val>, ExecError> {
+    one(ctx.input("input")?.clone())
+}
 
 fn identity(ctx: &OpCtx<'_>) -> Result<Vec<Val>, ExecError> {
     one(ctx.input("x")?.clone())
