@@ -502,10 +502,17 @@ impl Executor {
                 };
                 let raw = match op.kind.as_str() {
                     "read_state" => vec![ctx.input("input")?.clone()],
-                    "write_state" => {
-                        let data = ctx.input("data")?.clone();
-                        let Some(Arg::Value(sid)) = op.input("input") else {
-                            return Err(ctx.err("`input` must name a state input"));
+                    "write_state" | "coreml_update_state" => {
+                        // write_state(input = S, data = D); the text dialect's
+                        // coreml_update_state(state = S, value = D) also returns D.
+                        let (sname, dname) = if op.kind == "write_state" {
+                            ("input", "data")
+                        } else {
+                            ("state", "value")
+                        };
+                        let data = ctx.input(dname)?.clone();
+                        let Some(Arg::Value(sid)) = op.input(sname) else {
+                            return Err(ctx.err(format!("`{sname}` must name a state input")));
                         };
                         let data = finish_state(&ctx, f, *sid, data)?;
                         let out = if op.results.is_empty() {
@@ -524,7 +531,7 @@ impl Executor {
                         e => e,
                     })?,
                 };
-                if op.kind == "write_state" {
+                if op.kind == "write_state" || op.kind == "coreml_update_state" {
                     raw
                 } else {
                     let ctx = OpCtx {

@@ -31,6 +31,7 @@ pub(crate) const SPECIAL: &[&str] = &[
     "constexpr_cast",
     "constexpr_lut_to_dense",
     "constexpr_sparse_to_dense",
+    "coreml_update_state",
     "read_state",
     "write_state",
 ];
