@@ -31,7 +31,7 @@ pub struct Target {
 
 #[derive(Debug, thiserror::Error)]
 pub enum LowerError {
-    #[error("unknown chip `{0}` (try m1, m2, m3, m4, m5, or a name `ane kb list chips` shows)")]
+    #[error("unknown chip `{0}` (e.g. m1, m2, m3, m4, m4-pro, m5)")]
     UnknownChip(String),
     #[error("chip `{0}` has no MIL dialect in the knowledge base")]
     NoDialect(String),
@@ -44,41 +44,24 @@ pub enum LowerError {
 }
 
 impl Target {
-    /// The target for a chip spelling (`m1`, `M4 Pro`, `m3-max` ...).
-    // TODO(kb): replace by anekit_kb::chips once that crate is committed.
+    /// The target for a chip spelling (`m1`, `M4 Pro`, `m3-max` ...), with the dialect the
+    /// knowledge base records for its generation (`anekit_kb::chips`).
     pub fn chip(name: &str) -> Result<Target, LowerError> {
-        let norm: String = name
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric())
-            .flat_map(char::to_lowercase)
-            .collect();
-        let family = ["m1", "m2", "m3", "m4", "m5"]
-            .into_iter()
-            .find(|f| norm.starts_with(f))
-            .ok_or_else(|| LowerError::UnknownChip(name.into()))?;
-        let dialect = match family {
-            "m1" | "m2" => Dialect {
-                program_version: "1.0",
-                opset: "ios16",
-                fp32_io: false,
-                identity_outputs: true,
-            },
-            "m3" => Dialect {
-                program_version: "1.3",
-                opset: "ios18",
-                fp32_io: false,
-                identity_outputs: false,
-            },
-            _ => Dialect {
-                program_version: "1.3",
-                opset: "ios18",
-                fp32_io: true,
-                identity_outputs: false,
-            },
-        };
+        let chip =
+            anekit_kb::chips::by_name(name).ok_or_else(|| LowerError::UnknownChip(name.into()))?;
+        let fact = chip
+            .mil
+            .as_ref()
+            .ok_or_else(|| LowerError::NoDialect(name.into()))?;
+        let d = fact.dialect;
         Ok(Target {
-            chip: name.to_string(),
-            dialect,
+            chip: chip.name.to_string(),
+            dialect: Dialect {
+                program_version: d.program_version,
+                opset: d.opset,
+                fp32_io: d.fp32_io,
+                identity_outputs: d.identity_outputs,
+            },
         })
     }
 

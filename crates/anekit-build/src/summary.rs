@@ -58,25 +58,10 @@ pub fn kind_name(kind: LayerKind) -> &'static str {
     }
 }
 
-/// The descriptor struct and size for a layer kind (knowledge-base.md §1 sizes).
-// TODO(kb): read from anekit_kb::descriptors::for_layer once that crate is committed.
+/// The descriptor struct and size for a layer kind (`anekit_kb::descriptors`, the sizes of
+/// reference/knowledge-base.md §1).
 pub fn descriptor_for(kind: &str) -> Option<(&'static str, u64)> {
-    Some(match kind {
-        "conv2d" => ("ANECConvLayerDesc", 176),
-        "pool2d" => ("ANECPoolLayerDesc", 96),
-        "linear" => ("ANECLinearLayerDesc", 64),
-        "matmul" => ("ANECMatrixMultLayerDesc", 16),
-        "softmax" => ("ANECSoftmaxLayerDesc", 48),
-        "sdpa" => ("ANECSDPALayerDesc", 8),
-        "layer_norm" => ("ANECLayerNormLayerDesc", 40),
-        "norm" => ("ANECNormLayerDesc", 40),
-        "batch_norm" => ("ANECBatchNormLayerDesc", 40),
-        "activation" => ("ANECNeuronLayerDesc", 32),
-        "reshape" => ("ANECReshapeLayerDesc", 48),
-        "transpose" => ("ANECTransposeLayerDesc", 32),
-        "concat" => ("ANECConcatLayerDesc", 16),
-        _ => return None,
-    })
+    anekit_kb::descriptors::for_layer(kind).map(|d| (d.name, u64::from(d.size)))
 }
 
 /// Map a MIL op (for graphs without builder layers, e.g. imported files) to a layer kind.
