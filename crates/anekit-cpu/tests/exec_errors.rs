@@ -1,0 +1,186 @@
+//! How the executor refuses: unsupported ops and bad inputs name what failed.
+
+use anekit_core::TensorData;
+use anekit_cpu::exec::{ExecError, ExecOptions, Executor, NamedTensor};
+use half::f16;
+
+const RELU: &str = r#"program(1.3)
+{
+    func main<ios18>(tensor<fp16, [2, 3]> x) {
+            tensor<fp16, [2, 3]> y = relu(x = x)[name = string("y")];
+        } -> (y);
+}"#;
+
+fn exec(src: &str) -> Result<Executor, ExecError> {
+    let program = anekit_ir::check(src).program.expect("parses");
+    Executor::new(program, None, ExecOptions::default())
+}
+
+fn x(shape: Vec<usize>) -> NamedTensor {
+    let n = shape.iter().product();
+    NamedTensor {
+        name: "x".into(),
+        shape,
+        data: TensorData::F16(vec![f16::from_f32(-1.5); n]),
+    }
+}
+
+#[test]
+fn unsupported_op_is_named_with_its_line() {
+    // `non_maximum_suppression` is a registry op without a kernel.
+    let src = r#"program(1.3)
+{
+    func main<ios18>(tensor<fp16, [1, 4, 4]> b, tensor<fp16, [1, 4, 2]> s) {
+            tensor<fp16, [1, 2, 4]> ob, tensor<fp16, [1, 2, 2]> os, tensor<int32, [1, 2]> oi, tensor<int32, [1]> n = non_maximum_suppression(boxes = b, iou_threshold = fp16(0x1p-1), max_boxes = int32(2), scores = s, score_threshold = fp16(0x0p+0))[name = string("nms")];
+        } -> (ob);
+}"#;
+    let program = anekit_ir::check(src).program.unwrap();
+    let err =
+        Executor::new_with_source(program.clone(), None, ExecOptions::default(), src).unwrap_err();
+    match &err {
+        ExecError::UnsupportedOp { op, value, line } => {
+            assert_eq!(op, "non_maximum_suppression");
+            assert_eq!(value, "ob");
+            assert_eq!(*line, 4);
+        }
+        e => panic!("{e}"),
+    }
+    assert!(
+        err.to_string().contains("`non_maximum_suppression`"),
+        "{err}"
+    );
+    // Without the source the line is 0 (unknown).
+    let err = Executor::new(program, None, ExecOptions::default()).unwrap_err();
+    assert!(matches!(err, ExecError::UnsupportedOp { line: 0, .. }));
+}
+
+#[test]
+fn unknown_op_is_unsupported_not_silent() {
+    let src = RELU.replace("relu(x = x)", "frobnicate(x = x)");
+    let err = exec(&src).unwrap_err();
+    assert!(
+        matches!(&err, ExecError::UnsupportedOp { op, .. } if op == "frobnicate"),
+        "{err}"
+    );
+}
+
+#[test]
+fn wrong_input_shape_names_the_input() {
+    let e = exec(RELU).unwrap();
+    let err = e.run(&[x(vec![3, 2])]).unwrap_err();
+    assert!(
+        matches!(&err, ExecError::Input { name, .. } if name == "x"),
+        "{err}"
+    );
+    let msg = err.to_string();
+    assert!(
+        msg.contains("[3, 2]") && msg.contains("tensor<fp16, [2, 3]>"),
+        "{msg}"
+    );
+    assert!(e.run(&[x(vec![2, 3, 1])]).is_err(), "rank differs");
+}
+
+#[test]
+fn wrong_dtype_missing_and_extra_inputs_are_named() {
+    let e = exec(RELU).unwrap();
+    let f32_input = NamedTensor {
+        name: "x".into(),
+        shape: vec![2, 3],
+        data: TensorData::F32(vec![0.0; 6]),
+    };
+    let err = e.run(&[f32_input]).unwrap_err();
+    assert!(
+        err.to_string().contains("input `x`: dtype is fp32"),
+        "{err}"
+    );
+
+    let err = e.run(&[]).unwrap_err();
+    assert!(
+        matches!(&err, ExecError::Input { name, reason } if name == "x" && reason.contains("missing")),
+        "{err}"
+    );
+
+    let mut extra = x(vec![1]);
+    extra.name = "z".into();
+    let err = e.run(&[x(vec![2, 3]), extra]).unwrap_err();
+    assert!(
+        matches!(&err, ExecError::Input { name, .. } if name == "z"),
+        "{err}"
+    );
+}
+
+#[test]
+fn runs_and_checks_values() {
+    let e = exec(RELU).unwrap();
+    assert_eq!(e.inputs()[0].shape, vec![Some(2), Some(3)]);
+    let out = e.run(&[x(vec![2, 3])]).unwrap();
+    assert_eq!(out[0].name, "y");
+    assert_eq!(out[0].data, TensorData::F16(vec![f16::ZERO; 6]));
+}
+
+#[test]
+fn unknown_dims_are_fixed_by_options_or_inputs() {
+    let src = RELU
+        .replace("tensor<fp16, [2, 3]> x", "tensor<fp16, [?, 3]> x")
+        .replace("tensor<fp16, [2, 3]> y", "tensor<fp16, [?, 3]> y");
+    let e = exec(&src).unwrap();
+    assert_eq!(e.inputs()[0].shape, vec![None, Some(3)]);
+    let program = anekit_ir::check(&src).program.unwrap();
+    let mut options = ExecOptions::default();
+    options.dims.insert("x:0".into(), 5);
+    let fixed = Executor::new(program, None, options).unwrap();
+    assert_eq!(fixed.inputs()[0].shape, vec![Some(5), Some(3)]);
+    // The fixed dim is enforced; without it any size runs.
+    assert!(fixed.run(&[x(vec![4, 3])]).is_err());
+    assert_eq!(fixed.run(&[x(vec![5, 3])]).unwrap()[0].shape, vec![5, 3]);
+    assert_eq!(e.run(&[x(vec![4, 3])]).unwrap()[0].shape, vec![4, 3]);
+}
+
+#[test]
+fn blobfile_without_weights_is_a_named_error() {
+    let src = r#"program(1.3)
+{
+    func main<ios18>(tensor<fp16, [2]> x) {
+            tensor<fp16, [2]> w = const()[name = string("w"), val = tensor<fp16, [2]>(BLOBFILE(path = string("@model_path/weights/weight.bin"), offset = uint64(64)))];
+            tensor<fp16, [2]> y = add(x = x, y = w)[name = string("y")];
+        } -> (y);
+}"#;
+    let err = exec(src).unwrap_err();
+    assert!(
+        matches!(&err, ExecError::Constant { value, .. } if value == "w"),
+        "{err}"
+    );
+    // Random weights need no file, and are deterministic for a seed.
+    let run = |seed| {
+        let program = anekit_ir::check(src).program.unwrap();
+        let e = Executor::new(
+            program,
+            None,
+            ExecOptions {
+                random_weights: Some(seed),
+                ..ExecOptions::default()
+            },
+        )
+        .unwrap();
+        let input = NamedTensor {
+            name: "x".into(),
+            shape: vec![2],
+            data: TensorData::F16(vec![f16::ZERO; 2]),
+        };
+        e.run(&[input]).unwrap().remove(0).data
+    };
+    assert_eq!(run(1), run(1));
+    assert_ne!(run(1), run(2));
+}
+
+#[test]
+fn executor_is_sync_and_runs_from_threads() {
+    fn assert_sync<T: Sync + Send>() {}
+    assert_sync::<Executor>();
+    let e = exec(RELU).unwrap();
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| assert_eq!(e.run(&[x(vec![2, 3])]).unwrap().len(), 1));
+        }
+    });
+}
