@@ -32,7 +32,7 @@ use std::collections::BTreeMap;
 
 use crate::Numerics;
 use ctx::OpCtx;
-pub use ops::supported_ops;
+pub use ops::{builtin_ops, extra_ops, supported_ops};
 use value::{Storage, Val};
 
 /// How to execute.

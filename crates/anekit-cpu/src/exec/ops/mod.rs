@@ -63,6 +63,26 @@ pub fn supported_ops() -> Vec<&'static str> {
     v
 }
 
+/// The op kinds of the executor's own table and its special ops (`const`, `constexpr_*`,
+/// states), sorted: [`supported_ops`] without the ones `exec/extra.rs` adds.
+pub fn builtin_ops() -> Vec<&'static str> {
+    let mut v: Vec<&'static str> = TABLE.keys().copied().collect();
+    v.extend_from_slice(SPECIAL);
+    v.sort_unstable();
+    v
+}
+
+/// The op kinds wired in `exec/extra.rs` (the newer kernel modules), sorted.
+pub fn extra_ops() -> Vec<&'static str> {
+    let mut v: Vec<&'static str> = super::extra::SUPPORTED
+        .iter()
+        .copied()
+        .filter(|k| !TABLE.contains_key(k) && !SPECIAL.contains(k))
+        .collect();
+    v.sort_unstable();
+    v
+}
+
 /// Whether `kind` can be evaluated.
 pub(crate) fn is_supported(kind: &str) -> bool {
     TABLE.contains_key(kind) || SPECIAL.contains(&kind) || super::extra::SUPPORTED.contains(&kind)
