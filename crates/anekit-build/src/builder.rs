@@ -670,6 +670,43 @@ impl GraphBuilder {
         Ok(out)
     }
 
+    /// `batch_norm` over channels (dim 1) with constant statistics `[C]`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn batch_norm(
+        &mut self,
+        name: &str,
+        x: Tensor,
+        mean: Tensor,
+        variance: Tensor,
+        gamma: Option<Tensor>,
+        beta: Option<Tensor>,
+        epsilon: f32,
+    ) -> Result<Tensor> {
+        let out = self.layer("batch_norm", name, LayerKind::BatchNorm, |b, l| {
+            let e = b.fp_param("epsilon", epsilon);
+            let mut args = vec![
+                ("x", Self::v(x)),
+                ("mean", Self::v(mean)),
+                ("variance", Self::v(variance)),
+            ];
+            if let Some(g) = gamma {
+                args.push(("gamma", Self::v(g)));
+            }
+            if let Some(be) = beta {
+                args.push(("beta", Self::v(be)));
+            }
+            args.push(("epsilon", Self::p(e)));
+            b.op("batch_norm", args, name, l)
+        })?;
+        let w: Vec<Tensor> = [mean, variance]
+            .into_iter()
+            .chain(gamma)
+            .chain(beta)
+            .collect();
+        self.close_elementwise(out, &[x], &w, 2);
+        Ok(out)
+    }
+
     /// RMSNorm over `axis`: `x · rsqrt(mean(x², axis) + eps) · gamma`, written with `mul`,
     /// `reduce_mean`, `add`, `rsqrt` (no native MIL op).
     pub fn rms_norm(

@@ -8,6 +8,8 @@ pub mod graph;
 pub use builder::{BuildError, Conv2d, GraphBuilder, PoolKind, Tensor};
 pub use graph::{Graph, TensorId};
 pub mod eval;
+pub mod import;
 pub mod lower;
 pub mod models;
+pub mod passes;
 pub mod summary;

@@ -20,6 +20,8 @@ pub struct Dialect {
     pub fp32_io: bool,
     /// Outputs are produced by `identity` ops (the M1/M2 form).
     pub identity_outputs: bool,
+    /// `cast` ops are accepted (false on M1/M2: "cast op unsupported").
+    pub casts: bool,
 }
 
 /// A target: the chip name as given and its dialect.
@@ -61,6 +63,7 @@ impl Target {
                 opset: d.opset,
                 fp32_io: d.fp32_io,
                 identity_outputs: d.identity_outputs,
+                casts: d.fp32_io,
             },
         })
     }
@@ -237,7 +240,7 @@ fn inline_payload(g: &Graph, id: TensorId) -> Result<PayloadKind, LowerError> {
 pub fn lower(g: &Graph, target: &Target, options: &LowerOptions) -> Result<Lowered, LowerError> {
     let d = target.dialect;
     let fp32_io = d.fp32_io && options.fp32_io;
-    if !d.fp32_io && g.nodes.iter().any(|n| n.op == "cast") {
+    if !d.casts && g.nodes.iter().any(|n| n.op == "cast") {
         return Err(LowerError::Unsupported(format!(
             "the graph has a `cast` op, which {} does not support (fp16 I/O only)",
             target.chip
@@ -371,9 +374,19 @@ pub fn lower(g: &Graph, target: &Target, options: &LowerOptions) -> Result<Lower
     };
 
     for node in &g.nodes {
-        for u in node.uses() {
-            if matches!(g.value(u).def, ValueDef::Const(_)) {
-                emit_const(u, &mut statements, &mut blob)?;
+        // Constants in the printer's argument order (sorted by name), so a printed program
+        // read back and lowered again comes out identical.
+        let mut sorted: Vec<&(String, Operand)> = node.args.iter().collect();
+        sorted.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        for (_, a) in sorted {
+            let ids = match a {
+                Operand::Value(v) => std::slice::from_ref(v),
+                Operand::Tuple(vs) => vs.as_slice(),
+            };
+            for &u in ids {
+                if matches!(g.value(u).def, ValueDef::Const(_)) {
+                    emit_const(u, &mut statements, &mut blob)?;
+                }
             }
         }
         let args = node
@@ -546,7 +559,13 @@ pub fn blob_constant_names(g: &Graph, options: &LowerOptions) -> Vec<String> {
     let mut seen = HashMap::new();
     let mut out = Vec::new();
     for node in &g.nodes {
-        for u in node.uses() {
+        let mut sorted: Vec<&(String, Operand)> = node.args.iter().collect();
+        sorted.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        let uses = sorted.into_iter().flat_map(|(_, a)| match a {
+            Operand::Value(v) => std::slice::from_ref(v).iter().copied(),
+            Operand::Tuple(vs) => vs.iter().copied(),
+        });
+        for u in uses {
             let info = g.value(u);
             if matches!(
                 info.constant(),

@@ -200,6 +200,7 @@ fn m4_uses_program_1_3_with_fp32_io_and_m3_fp16_io() {
 #[test]
 fn blob_offsets_follow_the_writer_rule() {
     // conv1 8x3x7x7 fp16 = 2352 B at data 128 -> next metadata align64(128 + 2352) = 2496, etc.
+    // Constants are written in argument-name order: a layer's bias before its weight.
     let g = models::notes_cnn(&models::CnnConfig::TINY).unwrap();
     let l = lower(&g, &Target::chip("m1").unwrap(), &LowerOptions::default()).unwrap();
     let offsets: Vec<u64> = l
@@ -210,7 +211,7 @@ fn blob_offsets_follow_the_writer_rule() {
             rest[..rest.find(')').unwrap()].parse().unwrap()
         })
         .collect();
-    let sizes = [8 * 3 * 49, 8 * 8 * 9, 16 * 8 * 9, 32 * 256, 32, 10 * 32, 10].map(|n| n * 2u64);
+    let sizes = [8 * 3 * 49, 8 * 8 * 9, 16 * 8 * 9, 32, 32 * 256, 10, 10 * 32].map(|n| n * 2u64);
     let mut expect = Vec::new();
     let mut next = 64u64;
     for s in sizes {
@@ -221,5 +222,17 @@ fn blob_offsets_follow_the_writer_rule() {
     assert_eq!(offsets[..3], [64, 2496, 3712]);
     let file = anekit_blob::BlobFile::parse(&l.weights).unwrap();
     assert_eq!(file.count(), 7);
-    assert_eq!(l.weights.len() as u64, offsets[6] + 64 + 20);
+    assert_eq!(l.weights.len() as u64, offsets[6] + 64 + 640);
+    assert_eq!(
+        anekit_build::lower::blob_constant_names(&g, &LowerOptions::default()),
+        [
+            "conv1_weight",
+            "conv2_weight",
+            "conv3_weight",
+            "fc1_bias",
+            "fc1_weight",
+            "fc2_bias",
+            "fc2_weight"
+        ]
+    );
 }
