@@ -1,0 +1,165 @@
+//! Packages that anekit writes load in coremltools.
+//!
+//! Each fixture package (made by coremltools, `scripts/gen_coreml_fixtures.py`) goes
+//! .mlpackage → `ane convert` → model.mil + weights → `ane convert` → .mlpackage, and the result
+//! is loaded by coremltools itself (`MLModel(..., skip_model_load=True)` and its own MIL proto
+//! reader, which type-checks every op) through the script's `--verify` mode. What coremltools
+//! reads back must equal what it recorded for the original package in `expected.json`.
+//!
+//! Needs `python3` with coremltools. Without it the test prints `SKIPPED:` and passes, unless
+//! `ANEKIT_REQUIRE_COREMLTOOLS` is set (CI installs coremltools and sets it).
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn fixtures() -> PathBuf {
+    root().join("crates/anekit-coreml/tests/fixtures")
+}
+
+fn coremltools_available() -> bool {
+    let ok = Command::new("python3")
+        .args(["-c", "import coremltools"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var_os("ANEKIT_REQUIRE_COREMLTOOLS").is_none(),
+            "ANEKIT_REQUIRE_COREMLTOOLS is set but python3 cannot import coremltools"
+        );
+        eprintln!("SKIPPED: python3 with coremltools not available");
+    }
+    ok
+}
+
+fn ane(args: &[&std::ffi::OsStr]) {
+    let o = Command::new(env!("CARGO_BIN_EXE_ane"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "ane {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn packages_written_by_anekit_load_in_coremltools() {
+    if !coremltools_available() {
+        return;
+    }
+    let expected: Value =
+        serde_json::from_slice(&std::fs::read(fixtures().join("expected.json")).unwrap()).unwrap();
+    let names: Vec<String> = expected["fixtures"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    assert_eq!(names.len(), 8, "fixture list changed: {names:?}");
+    let tmp = tempfile::tempdir().unwrap();
+    let mut written = Vec::new();
+    for name in &names {
+        let txt = tmp.path().join(format!("{name}_txt"));
+        let pkg = tmp.path().join(format!("{name}.mlpackage"));
+        let src = fixtures().join(format!("{name}.mlpackage"));
+        ane(&[
+            "convert".as_ref(),
+            src.as_os_str(),
+            "-o".as_ref(),
+            txt.as_os_str(),
+        ]);
+        let mil = txt.join("model.mil");
+        ane(&[
+            "convert".as_ref(),
+            mil.as_os_str(),
+            "-o".as_ref(),
+            pkg.as_os_str(),
+        ]);
+        written.push(pkg);
+    }
+    let out = Command::new("python3")
+        .arg(root().join("scripts/gen_coreml_fixtures.py"))
+        .arg("--verify")
+        .args(&written)
+        .args(
+            names
+                .iter()
+                .map(|n| fixtures().join(format!("{n}.mlpackage"))),
+        )
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "coremltools rejected a package anekit wrote: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let loaded: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for (name, pkg) in names.iter().zip(&written) {
+        let got = &loaded[pkg.to_str().unwrap()];
+        let want = &expected["fixtures"][name];
+        assert_eq!(
+            got["specificationVersion"], want["specificationVersion"],
+            "{name}"
+        );
+        let sorted = |v: &Value| {
+            let mut names: Vec<String> = v
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| n.as_str().unwrap().to_owned())
+                .collect();
+            names.sort();
+            names
+        };
+        if want["description_functions"].as_array().unwrap().is_empty() {
+            for key in ["inputs", "outputs", "defaultFunctionName"] {
+                assert_eq!(got[key], want[key], "{name}: {key}");
+            }
+        } else {
+            // Multi-function: MIL text has no default-function marker and no function order
+            // (the proto holds functions in a map), so the package written from text lists the
+            // functions sorted, takes the first as default and repeats its I/O at the top level.
+            assert_eq!(
+                sorted(&got["description_functions"]),
+                sorted(&want["description_functions"]),
+                "{name}"
+            );
+        }
+        let (gf, wf) = (
+            got["functions"].as_object().unwrap(),
+            want["functions"].as_object().unwrap(),
+        );
+        assert_eq!(
+            gf.keys().collect::<Vec<_>>(),
+            wf.keys().collect::<Vec<_>>(),
+            "{name}"
+        );
+        for (fname, w) in wf {
+            let g = &gf[fname];
+            for key in ["opset", "inputs", "outputs", "ops", "outputs_of_ops"] {
+                assert_eq!(g[key], w[key], "{name}/{fname}: {key}");
+            }
+            // Same number of weight blobs (offsets are anekit's writer's, equal to
+            // coremltools' layout only when the blobs are written in the same order).
+            assert_eq!(
+                g["blob_offsets"].as_array().unwrap().len(),
+                w["blob_offsets"].as_array().unwrap().len(),
+                "{name}/{fname}: blob count"
+            );
+        }
+        // coremltools' MIL reader builds the same ops from our package as from its own.
+        let original = fixtures().join(format!("{name}.mlpackage"));
+        let theirs = &loaded[original.to_str().unwrap()]["pymil_ops"];
+        assert!(theirs.as_array().is_some_and(|a| !a.is_empty()), "{name}");
+        assert_eq!(
+            &got["pymil_ops"], theirs,
+            "{name}: ops coremltools' MIL reader built"
+        );
+    }
+}
