@@ -46,8 +46,8 @@ fn walk_block<'a>(
             if matches!(l.value.kind, PayloadKind::Blob(_)) {
                 out.push((
                     func.to_string(),
-                    value.clone(),
-                    s.op.name.clone(),
+                    value.to_string(),
+                    s.op.name.to_string(),
                     param.to_string(),
                     l,
                 ));

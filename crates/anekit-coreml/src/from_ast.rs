@@ -98,7 +98,7 @@ fn flat_elements(p: &Payload) -> Option<Elements> {
         PayloadKind::Bool(b) => Elements::Bool(vec![*b]),
         PayloadKind::Int(i) => Elements::Int(vec![*i]),
         PayloadKind::Float(f) => Elements::Float(vec![*f]),
-        PayloadKind::Str(s) => Elements::Str(vec![s.clone()]),
+        PayloadKind::Str(s) => Elements::Str(vec![s.to_string()]),
         PayloadKind::Array(a) => a.elements.clone(),
         _ => return None,
     })
@@ -311,7 +311,7 @@ fn payload_value(t: &Type, p: &Payload, path: &str) -> Result<proto::Value> {
                     Elements::Str(v) => v
                         .iter()
                         .map(|s| Payload {
-                            kind: PayloadKind::Str(s.clone()),
+                            kind: PayloadKind::Str(s.as_str().into()),
                             span: Default::default(),
                         })
                         .collect(),
@@ -413,7 +413,7 @@ fn statement_ops(s: &ast::Statement, path: &str) -> Result<Vec<proto::Operation>
         let binding = |v: &ArgValue| -> Result<proto::Binding> {
             Ok(proto::Binding {
                 binding: Some(match v {
-                    ArgValue::Name(n) => proto::BindingKind::Name(n.name.clone()),
+                    ArgValue::Name(n) => proto::BindingKind::Name(n.name.to_string()),
                     ArgValue::Literal(l) => proto::BindingKind::Value(literal_value(l, &apath)?),
                     ArgValue::Tuple { .. } => {
                         return Err(CoremlError::program(&apath, "nested tuple argument"));
@@ -425,12 +425,12 @@ fn statement_ops(s: &ast::Statement, path: &str) -> Result<Vec<proto::Operation>
             ArgValue::Tuple { items, .. } => items.iter().map(binding).collect::<Result<_>>()?,
             v => vec![binding(v)?],
         };
-        inputs.insert(a.name.name.clone(), proto::Argument { arguments });
+        inputs.insert(a.name.name.to_string(), proto::Argument { arguments });
     }
     let mut attributes = BTreeMap::new();
     for a in &s.attributes {
         attributes.insert(
-            a.name.name.clone(),
+            a.name.name.to_string(),
             literal_value(&a.value, &format!("{path}[{}]", a.name.name))?,
         );
     }
@@ -439,7 +439,7 @@ fn statement_ops(s: &ast::Statement, path: &str) -> Result<Vec<proto::Operation>
         .iter()
         .map(|r| {
             Ok(proto::NamedValueType {
-                name: r.name.name.clone(),
+                name: r.name.name.to_string(),
                 r#type: Some(value_type(&r.ty)?),
             })
         })
@@ -501,7 +501,7 @@ fn statement_ops(s: &ast::Statement, path: &str) -> Result<Vec<proto::Operation>
         return Ok(vec![write, read]);
     }
     Ok(vec![proto::Operation {
-        r#type: s.op.name.clone(),
+        r#type: s.op.name.to_string(),
         inputs,
         outputs,
         blocks: vec![],
@@ -530,7 +530,7 @@ pub fn program_to_proto(p: &ast::Program) -> Result<proto::Program> {
         }
         let block = proto::Block {
             inputs: vec![],
-            outputs: f.body.outputs.iter().map(|o| o.name.clone()).collect(),
+            outputs: f.body.outputs.iter().map(|o| o.name.to_string()).collect(),
             operations,
             attributes: BTreeMap::new(),
         };
@@ -541,19 +541,19 @@ pub fn program_to_proto(p: &ast::Program) -> Result<proto::Program> {
                 continue;
             }
             attributes.insert(
-                a.name.name.clone(),
+                a.name.name.to_string(),
                 literal_value(&a.value, &format!("{path}[{}]", a.name.name))?,
             );
         }
         functions.insert(
-            f.name.name.clone(),
+            f.name.name.to_string(),
             proto::Function {
                 inputs: f
                     .params
                     .iter()
                     .map(|p| {
                         Ok(proto::NamedValueType {
-                            name: p.name.name.clone(),
+                            name: p.name.name.to_string(),
                             r#type: Some(value_type(&p.ty)?),
                         })
                     })
@@ -567,7 +567,7 @@ pub fn program_to_proto(p: &ast::Program) -> Result<proto::Program> {
     let mut attributes = BTreeMap::new();
     for a in &p.attributes {
         attributes.insert(
-            a.name.name.clone(),
+            a.name.name.to_string(),
             literal_value(&a.value, &format!("program[{}]", a.name.name))?,
         );
     }
@@ -725,13 +725,13 @@ fn flexible_inputs(
             match (kind.as_str(), &e.key.kind) {
                 ("DefaultShapes", PayloadKind::Str(name)) => {
                     if let Some(v) = ints(&e.value) {
-                        defaults.insert(name.clone(), v);
+                        defaults.insert(name.to_string(), v);
                     }
                 }
                 ("RangeDims", PayloadKind::Str(name)) => {
                     if let Some(r) = pairs(&e.value) {
                         flex.insert(
-                            name.clone(),
+                            name.to_string(),
                             proto::ArrayFeatureTypeShapeFlexibility::ShapeRange(
                                 proto::ShapeRange { size_ranges: r },
                             ),
@@ -746,7 +746,7 @@ fn flexible_inputs(
                         if let (PayloadKind::Str(name), Some(shape)) =
                             (&ie.key.kind, ints(&ie.value))
                         {
-                            let entry = flex.entry(name.clone()).or_insert_with(|| {
+                            let entry = flex.entry(name.to_string()).or_insert_with(|| {
                                 proto::ArrayFeatureTypeShapeFlexibility::EnumeratedShapes(
                                     proto::EnumeratedShapes { shapes: vec![] },
                                 )
@@ -790,7 +790,7 @@ fn describe_function(f: &ast::Function) -> Result<(Features, Features, Features)
                 format!("input {} has no Core ML feature type", prm.name.name),
             )
         })?;
-        if let Some((shape, fl)) = flex.get(&prm.name.name)
+        if let Some((shape, fl)) = flex.get(prm.name.name.as_str())
             && let Some(proto::FeatureType {
                 r#type: Some(proto::FeatureTypeKind::MultiArrayType(a)),
                 ..
@@ -850,14 +850,15 @@ pub fn model_from_ast(p: &ast::Program) -> Result<proto::Model> {
         for f in &p.functions {
             let (input, output, state) = describe_function(f)?;
             description.functions.push(proto::FunctionDescription {
-                name: f.name.name.clone(),
+                name: f.name.name.to_string(),
                 input,
                 output,
                 state,
                 ..Default::default()
             });
         }
-        description.default_function_name = main.map(|f| f.name.name.clone()).unwrap_or_default();
+        description.default_function_name =
+            main.map(|f| f.name.name.to_string()).unwrap_or_default();
     }
     Ok(proto::Model {
         specification_version: spec,

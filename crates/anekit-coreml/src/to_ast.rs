@@ -146,7 +146,7 @@ fn function_to_ast(name: &str, f: &proto::Function) -> Result<ast::Function> {
     let mut params = Vec::new();
     for (i, input) in f.inputs.iter().enumerate() {
         let p = named_value_type(input, &format!("{path}.inputs[{i}]"))?;
-        types.insert(p.name.name.clone(), p.ty.clone());
+        types.insert(p.name.name.to_string(), p.ty.clone());
         params.push(p);
     }
     let mut attributes = Vec::new();
@@ -189,7 +189,7 @@ fn block_to_ast(
             let next = ops.get(i + 1);
             let (s, used) = update_state(op, next, &opath, types)?;
             for r in &s.results {
-                types.insert(r.name.name.clone(), r.ty.clone());
+                types.insert(r.name.name.to_string(), r.ty.clone());
             }
             statements.push(s);
             i += used;
@@ -197,7 +197,7 @@ fn block_to_ast(
         }
         let s = operation_to_ast(op, &opath)?;
         for r in &s.results {
-            types.insert(r.name.name.clone(), r.ty.clone());
+            types.insert(r.name.name.to_string(), r.ty.clone());
         }
         statements.push(s);
         i += 1;
@@ -528,7 +528,7 @@ fn tensor_shape(tt: &proto::TensorType, path: &str) -> Result<Vec<Dim>> {
 fn string_literal(s: &str) -> Literal {
     Literal {
         ty: Type::new(TypeKind::Scalar(DType::String)),
-        value: payload(PayloadKind::Str(s.to_string())),
+        value: payload(PayloadKind::Str(s.into())),
         span: Span::default(),
     }
 }
@@ -770,7 +770,7 @@ fn tensor_payload(tv: &proto::TensorValue, tt: &proto::TensorType, path: &str) -
             Elements::Bool(v) => v.first().map(|&b| PayloadKind::Bool(b)),
             Elements::Int(v) => v.first().map(|&i| PayloadKind::Int(i)),
             Elements::Float(v) => v.first().map(|&f| PayloadKind::Float(f)),
-            Elements::Str(v) => v.into_iter().next().map(PayloadKind::Str),
+            Elements::Str(v) => v.into_iter().next().map(|s| PayloadKind::Str(s.into())),
         };
         let kind = kind.ok_or_else(|| CoremlError::program(path, "scalar without a value"))?;
         return Ok(payload(kind));

@@ -103,7 +103,7 @@ fn check_fixture(name: &str, exp: &Value) {
         let params: Vec<(String, String)> = f
             .params
             .iter()
-            .map(|p| (p.name.name.clone(), type_text(&p.ty)))
+            .map(|p| (p.name.name.to_string(), type_text(&p.ty)))
             .collect();
         let exp_params: Vec<(String, String)> = fe["inputs"]
             .as_array()

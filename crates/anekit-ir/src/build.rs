@@ -143,8 +143,8 @@ impl Builder {
             }
         }
         Function {
-            name: f.name.name.clone(),
-            opset_text: f.opset.name.clone(),
+            name: f.name.name.to_string(),
+            opset_text: f.opset.name.to_string(),
             opset_tag: tag,
             opset,
             inputs,
@@ -181,7 +181,7 @@ impl Builder {
         }
         let id = ValueId(scope.values.len() as u32);
         scope.values.push(Value {
-            name: name.name.clone(),
+            name: name.name.to_string(),
             ty,
             def,
             constant,
@@ -232,7 +232,7 @@ impl Builder {
                 for a in &s.args {
                     let arg = self.arg_value(scope, &a.value);
                     inputs.push(Input {
-                        name: Cow::Owned(a.name.name.clone()),
+                        name: Cow::Owned(a.name.name.to_string()),
                         arg,
                         span: a.span,
                     });
@@ -290,10 +290,10 @@ impl Builder {
                     && !inputs.iter().any(|i| i.name == n)
                     && !(const_id.is_some() && n == "val")
             })
-            .map(|a| (a.name.name.clone(), self.literal(&a.value)))
+            .map(|a| (a.name.name.to_string(), self.literal(&a.value)))
             .collect();
         scope.ops.push(Op {
-            kind: s.op.name.clone(),
+            kind: s.op.name.to_string(),
             def,
             opset,
             inputs,
@@ -364,53 +364,53 @@ impl Builder {
         let signature = def.signature(opset).or_else(|| def.signatures.first());
         let sig_inputs: &[InputDef] = signature.map_or(&[], |s| s.inputs);
         let mut inputs: Vec<Input> = Vec::with_capacity(s.args.len());
-        // Ops take a handful of inputs: a small vector beats a hash set here.
-        let mut seen: Vec<&str> = Vec::with_capacity(s.args.len() + s.attributes.len());
-        let mut check_name = |this: &mut Self, name: &'a ast::Ident| -> Option<&'static InputDef> {
-            if seen.contains(&name.name.as_str()) {
-                this.diags.push(Diagnostic::error(
-                    codes::DUPLICATE_INPUT,
-                    name.span,
-                    format!(
-                        "input `{}` of `{}` is given more than once",
-                        name.name, def.name
-                    ),
-                ));
-                return None;
-            }
-            seen.push(name.name.as_str());
-            let found = sig_inputs.iter().find(|i| i.name == name.name);
-            if found.is_none() {
-                let elsewhere = def.opsets_with_input(&name.name);
-                let (code, msg) = if elsewhere.is_empty() {
-                    let expected: Vec<&str> = sig_inputs.iter().map(|i| i.name).collect();
-                    (
-                        codes::UNKNOWN_INPUT,
+        // Ops take a handful of inputs: a scan of the names bound so far (`inputs`, in the same
+        // order) beats a hash set, and needs no allocation.
+        let check_name =
+            |this: &mut Self, bound: &[Input], name: &'a ast::Ident| -> Option<&'static InputDef> {
+                if bound.iter().any(|b| b.name == name.name.as_str()) {
+                    this.diags.push(Diagnostic::error(
+                        codes::DUPLICATE_INPUT,
+                        name.span,
                         format!(
-                            "`{}` has no input `{}` (inputs: {})",
-                            def.name,
-                            name.name,
-                            expected.join(", ")
+                            "input `{}` of `{}` is given more than once",
+                            name.name, def.name
                         ),
-                    )
-                } else {
-                    let tags: Vec<&str> = elsewhere.iter().map(|o| o.tag()).collect();
-                    (
-                        codes::INPUT_NOT_IN_OPSET,
-                        format!(
-                            "input `{}` of `{}` does not exist in {opset} (it exists in {})",
-                            name.name,
-                            def.name,
-                            tags.join(", ")
-                        ),
-                    )
-                };
-                this.diags.push(Diagnostic::error(code, name.span, msg));
-            }
-            found
-        };
+                    ));
+                    return None;
+                }
+                let found = sig_inputs.iter().find(|i| i.name == name.name);
+                if found.is_none() {
+                    let elsewhere = def.opsets_with_input(&name.name);
+                    let (code, msg) = if elsewhere.is_empty() {
+                        let expected: Vec<&str> = sig_inputs.iter().map(|i| i.name).collect();
+                        (
+                            codes::UNKNOWN_INPUT,
+                            format!(
+                                "`{}` has no input `{}` (inputs: {})",
+                                def.name,
+                                name.name,
+                                expected.join(", ")
+                            ),
+                        )
+                    } else {
+                        let tags: Vec<&str> = elsewhere.iter().map(|o| o.tag()).collect();
+                        (
+                            codes::INPUT_NOT_IN_OPSET,
+                            format!(
+                                "input `{}` of `{}` does not exist in {opset} (it exists in {})",
+                                name.name,
+                                def.name,
+                                tags.join(", ")
+                            ),
+                        )
+                    };
+                    this.diags.push(Diagnostic::error(code, name.span, msg));
+                }
+                found
+            };
         for a in &s.args {
-            let idef = check_name(self, &a.name);
+            let idef = check_name(self, &inputs, &a.name);
             let arg = self.arg_value(scope, &a.value);
             if let Some(idef) = idef {
                 self.check_input(scope, def, idef, &arg, a.value.span());
@@ -433,7 +433,7 @@ impl Builder {
                 {
                     continue;
                 }
-                let idef = check_name(self, &attr.name);
+                let idef = check_name(self, &inputs, &attr.name);
                 let id = self.literal(&attr.value);
                 let arg = Arg::Const(id);
                 if let Some(idef) = idef {
@@ -489,7 +489,7 @@ impl Builder {
                         )
                     };
                     self.diags.push(Diagnostic::error(code, id.span, msg));
-                    Arg::Undefined(id.name.clone())
+                    Arg::Undefined(id.name.to_string())
                 }
             },
             ast::ArgValue::Literal(l) => Arg::Const(self.literal(l)),
@@ -730,7 +730,7 @@ impl Builder {
             P::Bool(v) => ConstData::Bools(vec![*v]),
             P::Int(v) => ConstData::Ints(vec![*v]),
             P::Float(v) => ConstData::Floats(vec![v.0]),
-            P::Str(v) => ConstData::Strings(vec![v.clone()]),
+            P::Str(v) => ConstData::Strings(vec![v.to_string()]),
             P::Array(a) => match &a.elements {
                 ast::Elements::Bool(v) => ConstData::Bools(v.clone()),
                 ast::Elements::Int(v) => ConstData::Ints(v.clone()),
@@ -801,7 +801,7 @@ impl Builder {
 fn input_name(def: Option<&'static InputDef>, written: &ast::Ident) -> Cow<'static, str> {
     match def {
         Some(d) => Cow::Borrowed(d.name),
-        None => Cow::Owned(written.name.clone()),
+        None => Cow::Owned(written.name.to_string()),
     }
 }
 

@@ -20,6 +20,12 @@
 use anekit_core::DType;
 use std::fmt;
 
+/// The string type of identifiers and string payloads: up to 24 bytes are stored inline, so
+/// the many short names of a program (`x`, `weight`, `var_192_begin_0`, `op_9`) cost no heap
+/// allocation to build or free. It derefs to `str` and converts from `&str` and `String`
+/// (`.into()`); use `.to_string()` or `String::from` to get a `String`.
+pub type Name = compact_str::CompactString;
+
 /// A byte range `start..end` into the parsed source text.
 ///
 /// `PartialEq` always returns true (see the module documentation): spans never make two trees
@@ -64,13 +70,13 @@ impl Span {
 /// An identifier (value, op, function, parameter, attribute or opset name) as written.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Ident {
-    pub name: String,
+    pub name: Name,
     pub span: Span,
 }
 
 impl Ident {
     /// An identifier with an empty span, for trees built in code.
-    pub fn new(name: impl Into<String>) -> Ident {
+    pub fn new(name: impl Into<Name>) -> Ident {
         Ident {
             name: name.into(),
             span: Span::default(),
@@ -403,7 +409,7 @@ pub enum PayloadKind {
     /// Any float spelling: hex, decimal, `inf`, `-inf`, `nan`.
     Float(Float),
     /// A string with escapes resolved.
-    Str(String),
+    Str(Name),
     /// `BLOBFILE(path = ..., offset = ...)`.
     Blob(Box<BlobFile>),
     /// A rectangular bracketed literal whose leaves are scalars of one kind (`[[0, 1]]`, `[]`).

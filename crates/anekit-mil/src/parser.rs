@@ -28,6 +28,9 @@ pub fn parse(src: &str) -> Result<Program, ParseError> {
         pos: 0,
         depth: 0,
         generic_lists: 0,
+        array_shape: Vec::new(),
+        array_counts: Vec::new(),
+        semicolons_left: src.bytes().filter(|&b| b == b';').count(),
     };
     p.program().map_err(|e| e.into_error(src))
 }
@@ -81,6 +84,13 @@ struct Parser<'a> {
     depth: usize,
     /// How many generic (non-array) lists enclose the current position; see `bracket`.
     generic_lists: usize,
+    /// Scratch buffers of `try_array`, reused so that each array literal costs no allocation
+    /// beyond its own storage.
+    array_shape: Vec<Option<usize>>,
+    array_counts: Vec<usize>,
+    /// `;` bytes in the file not yet attributed to a parsed function body (for
+    /// `statement_estimate`).
+    semicolons_left: usize,
 }
 
 const fn is_ident_start(b: u8) -> bool {
@@ -127,7 +137,7 @@ enum Scalar {
     Bool(bool),
     Int(i128),
     Float(f64),
-    Str(String),
+    Str(Name),
 }
 
 impl<'a> Parser<'a> {
@@ -267,7 +277,7 @@ impl<'a> Parser<'a> {
             Some((start, end)) => {
                 self.pos = end;
                 Ok(Ident {
-                    name: self.slice(start, end).to_string(),
+                    name: Name::from(self.slice(start, end)),
                     span: Span::new(start, end),
                 })
             }
@@ -295,6 +305,19 @@ impl<'a> Parser<'a> {
             i += 1;
         }
         None
+    }
+
+    /// A capacity for the statement list of the block starting here. Growing a vector of large
+    /// statements by doubling copied it repeatedly and was a visible part of the parse, so a
+    /// function body reserves one slot per `;` not yet consumed by earlier functions (every
+    /// statement ends with one), capped by the bytes left (a statement takes at least 12) and
+    /// by 1 << 16. Nested blocks (rare, small) start empty.
+    fn statement_estimate(&self) -> usize {
+        if self.depth != BLOCK_DEPTH_COST {
+            return 0;
+        }
+        let rest = self.bytes.len().saturating_sub(self.pos);
+        self.semicolons_left.min(rest / 12).min(1 << 16)
     }
 
     // ---- program structure ------------------------------------------------------------
@@ -421,7 +444,7 @@ impl<'a> Parser<'a> {
         };
         self.pos = e;
         let name = Ident {
-            name: self.slice(s, e).to_string(),
+            name: Name::from(self.slice(s, e)),
             span: Span::new(s, e),
         };
         Ok(Param {
@@ -436,7 +459,7 @@ impl<'a> Parser<'a> {
         self.skip_ws();
         let start = self.pos;
         self.expect(b'{', "`{` opening a block")?;
-        let mut statements = Vec::new();
+        let mut statements = Vec::with_capacity(self.statement_estimate());
         while self.peek() != Some(b'}') {
             if self.peek().is_none() {
                 return Err(self.error("a statement or `}` closing the block"));
@@ -444,6 +467,11 @@ impl<'a> Parser<'a> {
             statements.push(self.statement()?);
         }
         self.pos += 1;
+        if self.depth == BLOCK_DEPTH_COST {
+            // Give back the estimate's slack (shrinking in place, no copy).
+            statements.shrink_to_fit();
+            self.semicolons_left = self.semicolons_left.saturating_sub(statements.len() + 1);
+        }
         let outputs = self.block_outputs()?;
         self.leave_by(BLOCK_DEPTH_COST);
         Ok(Block {
@@ -478,7 +506,9 @@ impl<'a> Parser<'a> {
     fn statement(&mut self) -> PResult<Statement> {
         self.skip_ws();
         let start = self.pos;
-        let mut results = vec![self.param("statement result")?];
+        // Nearly every statement has one result (exact capacity: a Param is large).
+        let mut results = Vec::with_capacity(1);
+        results.push(self.param("statement result")?);
         while self.eat(b',') {
             results.push(self.param("statement result")?);
         }
@@ -588,7 +618,7 @@ impl<'a> Parser<'a> {
         }
         self.pos = e;
         Ok(ArgValue::Name(Ident {
-            name: self.slice(s, e).to_string(),
+            name: Name::from(self.slice(s, e)),
             span: Span::new(s, e),
         }))
     }
@@ -608,7 +638,8 @@ impl<'a> Parser<'a> {
 
     fn attr_list(&mut self) -> PResult<Vec<Attribute>> {
         self.expect(b'[', "`[` opening an attribute list")?;
-        let mut attributes = Vec::new();
+        // Statements carry `name` and often `val`.
+        let mut attributes = Vec::with_capacity(2);
         if self.eat(b']') {
             return Ok(attributes);
         }
@@ -999,9 +1030,22 @@ impl<'a> Parser<'a> {
     /// scalars, or is malformed; the caller then re-parses it generically.
     #[inline(never)]
     fn try_array(&mut self) -> Option<Array> {
+        let mut shape = std::mem::take(&mut self.array_shape);
+        let mut counts = std::mem::take(&mut self.array_counts);
+        shape.clear();
+        counts.clear();
+        let array = self.try_array_with(&mut shape, &mut counts);
+        self.array_shape = shape;
+        self.array_counts = counts;
+        array
+    }
+
+    fn try_array_with(
+        &mut self,
+        shape: &mut Vec<Option<usize>>,
+        counts: &mut Vec<usize>,
+    ) -> Option<Array> {
         let max_levels = MAX_DEPTH.saturating_sub(self.depth);
-        let mut shape: Vec<Option<usize>> = Vec::new();
-        let mut counts: Vec<usize> = Vec::new();
         let mut rank: Option<usize> = None;
         let mut elements: Option<Elements> = None;
         self.pos += 1; // `[`
@@ -1050,16 +1094,20 @@ impl<'a> Parser<'a> {
                     }
                     let leaf = self.scalar().ok()??;
                     match (&mut elements, leaf) {
-                        (None, Scalar::Bool(b)) => elements = Some(Elements::Bool(vec![b])),
-                        (None, Scalar::Int(i)) => elements = Some(Elements::Int(vec![i])),
+                        // Room for a few leaves up front: most arrays are short (axes, begin/end,
+                        // pads), and growing from one element would reallocate at once.
+                        (None, Scalar::Bool(b)) => elements = Some(Elements::Bool(first(b))),
+                        (None, Scalar::Int(i)) => elements = Some(Elements::Int(first(i))),
                         (None, Scalar::Float(f)) => {
-                            elements = Some(Elements::Float(vec![Float(f)]))
+                            elements = Some(Elements::Float(first(Float(f))))
                         }
-                        (None, Scalar::Str(s)) => elements = Some(Elements::Str(vec![s])),
+                        (None, Scalar::Str(s)) => {
+                            elements = Some(Elements::Str(first(s.into_string())))
+                        }
                         (Some(Elements::Bool(v)), Scalar::Bool(b)) => v.push(b),
                         (Some(Elements::Int(v)), Scalar::Int(i)) => v.push(i),
                         (Some(Elements::Float(v)), Scalar::Float(f)) => v.push(Float(f)),
-                        (Some(Elements::Str(v)), Scalar::Str(s)) => v.push(s),
+                        (Some(Elements::Str(v)), Scalar::Str(s)) => v.push(s.into_string()),
                         _ => return None,
                     }
                     *counts.last_mut()? += 1;
@@ -1077,7 +1125,7 @@ impl<'a> Parser<'a> {
                 _ => return None,
             }
         }
-        let shape = shape.into_iter().collect::<Option<Vec<usize>>>()?;
+        let shape = shape.iter().copied().collect::<Option<Vec<usize>>>()?;
         if rank != Some(shape.len()) {
             return None;
         }
@@ -1111,10 +1159,10 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn string(&mut self) -> PResult<String> {
+    fn string(&mut self) -> PResult<Name> {
         let start = self.pos;
         self.pos += 1; // opening quote
-        let mut out = String::new();
+        let mut out = Name::default();
         let mut run_start = self.pos;
         loop {
             let Some(b) = self.peek_byte() else {
@@ -1338,6 +1386,13 @@ impl<'a> Parser<'a> {
         let magnitude = compose_f64(mantissa, exp + exp_adjust, sticky);
         Ok(if neg { -magnitude } else { magnitude })
     }
+}
+
+/// A vector holding `item`, with room for three more.
+fn first<T>(item: T) -> Vec<T> {
+    let mut v = Vec::with_capacity(4);
+    v.push(item);
+    v
 }
 
 /// `mantissa * 2^exp` rounded to nearest-even, where `sticky` says that nonzero digits below

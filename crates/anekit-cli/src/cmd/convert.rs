@@ -192,14 +192,14 @@ pub fn run(args: ConvertArgs, ctx: &Ctx) -> CmdResult {
         .functions
         .iter()
         .map(|f| FunctionReport {
-            name: f.name.name.clone(),
-            opset: f.opset.name.clone(),
+            name: f.name.name.to_string(),
+            opset: f.opset.name.to_string(),
             inputs: f
                 .params
                 .iter()
                 .map(|p| format!("{} {}", type_text(&p.ty), p.name.name))
                 .collect(),
-            outputs: f.body.outputs.iter().map(|o| o.name.clone()).collect(),
+            outputs: f.body.outputs.iter().map(|o| o.name.to_string()).collect(),
             statements: f.body.statements.len(),
         })
         .collect();
@@ -315,7 +315,7 @@ fn mil_to_package(args: &ConvertArgs, ctx: &Ctx) -> CmdResult {
             .functions
             .iter()
             .map(|f| FunctionReport {
-                name: f.name.name.clone(),
+                name: f.name.name.to_string(),
                 opset: to_ast::proto_opset(&f.opset.name)
                     .unwrap_or_default()
                     .to_string(),
@@ -324,7 +324,7 @@ fn mil_to_package(args: &ConvertArgs, ctx: &Ctx) -> CmdResult {
                     .iter()
                     .map(|p| format!("{} {}", type_text(&p.ty), p.name.name))
                     .collect(),
-                outputs: f.body.outputs.iter().map(|o| o.name.clone()).collect(),
+                outputs: f.body.outputs.iter().map(|o| o.name.to_string()).collect(),
                 statements: f.body.statements.len(),
             })
             .collect(),
@@ -440,11 +440,11 @@ fn program_summary(p: &anekit_mil::ast::Program) -> Vec<ProgramSummary> {
         .map(|f| {
             let mut ops = BTreeMap::new();
             for s in &f.body.statements {
-                *ops.entry(s.op.name.clone()).or_insert(0) += 1;
+                *ops.entry(s.op.name.to_string()).or_insert(0) += 1;
             }
             ProgramSummary {
-                function: f.name.name.clone(),
-                opset: f.opset.name.clone(),
+                function: f.name.name.to_string(),
+                opset: f.opset.name.to_string(),
                 statements: f.body.statements.len(),
                 ops,
             }

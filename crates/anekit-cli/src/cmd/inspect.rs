@@ -169,7 +169,7 @@ fn summarise_mil(path: &Path, program: &ast::Program) -> MilSummary {
     {
         for e in entries {
             if let (PayloadKind::Str(k), PayloadKind::Str(v)) = (&e.key.kind, &e.value.kind) {
-                build_info.insert(k.clone(), v.clone());
+                build_info.insert(k.to_string(), v.to_string());
             }
         }
     }
@@ -194,7 +194,7 @@ fn summarise_function(f: &ast::Function) -> FunctionSummary {
     let mut statements = 0;
     walk_block(&f.body, &mut |st: &ast::Statement| {
         statements += 1;
-        *ops.entry(st.op.name.clone()).or_default() += 1;
+        *ops.entry(st.op.name.to_string()).or_default() += 1;
         for r in &st.results {
             types.insert(r.name.as_str(), &r.ty);
         }
@@ -228,8 +228,8 @@ fn summarise_function(f: &ast::Function) -> FunctionSummary {
             .unwrap_or_else(|| "?".into()),
     };
     FunctionSummary {
-        name: f.name.name.clone(),
-        opset: f.opset.name.clone(),
+        name: f.name.name.to_string(),
+        opset: f.opset.name.to_string(),
         inputs: f.params.iter().map(|p| value(p.name.as_str())).collect(),
         outputs: f.body.outputs.iter().map(|o| value(o.as_str())).collect(),
         statements,
