@@ -910,6 +910,116 @@ def gen_constexpr():
     both("constexpr", "affine_dequantize_ios17_attributes", build_affine)
 
 
+def gen_more():
+    """Ops with parameters the families above do not reach."""
+    def build_lstm(p, rnd):
+        r = rng_for("lstm")
+        S, B, I, H = 4, 2, 3, 5
+        x = rand(r, (S, B, I), -1, 1)
+        h0, c0 = rand(r, (B, H), -0.5, 0.5), rand(r, (B, H), -0.5, 0.5)
+        wih, whh = rand(r, (4 * H, I), -0.5, 0.5), rand(r, (4 * H, H), -0.5, 0.5)
+        b = rand(r, (4 * H,), -0.2, 0.2)
+        p.input("x", (S, B, I))
+        p.op("lstm", [("seq", (S, B, H), None), ("h", (B, H), None), ("c", (B, H), None)],
+             x=V("x"), initial_h=T(p.dt, [B, H], h0), initial_c=T(p.dt, [B, H], c0),
+             weight_ih=T(p.dt, [4 * H, I], wih), weight_hh=T(p.dt, [4 * H, H], whh), bias=T(p.dt, [4 * H], b),
+             direction="forward", output_sequence=True, recurrent_activation="sigmoid",
+             cell_activation="tanh", activation="tanh")
+        h, c, seq = h0, c0, []
+        for t in range(S):
+            g = x[t] @ wih.T + h @ whh.T + b  # gate order i, f, o, z
+            i, f, o, z = sigmoid(g[:, :H]), sigmoid(g[:, H:2 * H]), sigmoid(g[:, 2 * H:3 * H]), np.tanh(g[:, 3 * H:])
+            c = f * c + i * z
+            h = o * np.tanh(c)
+            seq.append(h)
+        return [("x", "f", x)], [("seq", "f", rnd(np.stack(seq))), ("h", "f", rnd(h)), ("c", "f", rnd(c))]
+    both("more", "lstm_forward_sequence", build_lstm, ane_tol={"ulps": 1, "atol": 1e-3},
+         exact_tol={"rtol": 1e-5, "atol": 1e-5})
+
+    def build_slice_update(p, rnd):
+        r = rng_for("slice_update")
+        x, u = rand(r, (3, 4)), rand(r, (2, 2))
+        p.input("x", (3, 4)), p.input("u", (2, 2))
+        p.one("slice_update", "y", (3, 4), x=V("x"), update=V("u"), begin=[1, 0], end=[3, 4], stride=[1, 2])
+        y = x.copy()
+        y[1:3, 0:4:2] = u
+        return [("x", "f", x), ("u", "f", u)], [("y", "f", y)]
+    both("more", "slice_update_strided", build_slice_update, ane_tol=EXACT, exact_tol=EXACT)
+
+    def build_lrn(p, rnd):
+        a = rand(rng_for("lrn"), (1, 5, 2, 3), -2, 2)
+        x = p.input("x", (1, 5, 2, 3))
+        p.one("local_response_norm", "y", (1, 5, 2, 3), x=x, size=3, alpha=0.5, beta=0.75, k=1.0)
+        sq = a * a
+        s = np.zeros_like(a)
+        for c in range(5):
+            s[:, c] = sq[:, max(c - 1, 0):min(c + 2, 5)].sum(axis=1)
+        return [("x", "f", a)], [("y", "f", rnd(a / (1.0 + 0.5 / 3 * s) ** 0.75))]
+    both("more", "local_response_norm", build_lrn, ane_tol={"ulps": 1, "atol": 1e-4}, exact_tol=RED_TOL_EXACT)
+
+    def build_threshold(p, rnd):
+        a = rand(rng_for("threshold"), (3, 7), -2, 2)
+        x = p.input("x", (3, 7))
+        p.one("threshold", "y", (3, 7), x=x, alpha=0.5)
+        return [("x", "f", a)], [("y", "f", np.maximum(a, 0.5))]
+    both("more", "threshold", build_threshold, ane_tol=EXACT, exact_tol=EXACT)
+
+    def build_spp(p, rnd):
+        a = rand(rng_for("spp"), (1, 3, 2, 2), -2, 2)
+        x = p.input("x", (1, 3, 2, 2))
+        p.one("softplus_parametric", "y", (1, 3, 2, 2), x=x, alpha=T(p.dt, [3], [0.5] * 3), beta=T(p.dt, [3], [2.0] * 3))
+        return [("x", "f", a)], [("y", "f", rnd(0.5 * np.log1p(np.exp(2.0 * a))))]
+    both("more", "softplus_parametric_uniform", build_spp)
+
+    def bilinear_w(n_in, n_out, mode):
+        i = np.arange(n_out)
+        if mode == "half":
+            src = np.maximum((i + 0.5) * n_in / n_out - 0.5, 0)
+        else:
+            src = i * n_in / n_out
+        src = np.minimum(src, n_in - 1)
+        lo = np.floor(src).astype(int)
+        hi = np.minimum(lo + 1, n_in - 1)
+        f = src - lo
+        m = np.zeros((n_out, n_in))
+        m[i, lo] += 1 - f
+        m[i, hi] += f
+        return m
+
+    for mode, hp in (("half", None), ("asym", False)):
+        def build(p, rnd, mode=mode, hp=hp):
+            a = rand(rng_for("bil" + mode), (1, 2, 3, 4))
+            x = p.input("x", (1, 2, 3, 4))
+            args = dict(x=x, scale_factor_height=2.0, scale_factor_width=2.0, align_corners=False)
+            if hp is not None:
+                args["half_pixel_centers"] = hp
+            p.one("upsample_bilinear", "y", (1, 2, 6, 8), **args)
+            y = np.einsum("oh,nchw,pw->ncop", bilinear_w(3, 6, mode), a, bilinear_w(4, 8, mode))
+            return [("x", "f", a)], [("y", "f", rnd(y))]
+        both("more", "upsample_bilinear_" + ("half_pixel" if mode == "half" else "asymmetric"), build,
+             ane_tol={"ulps": 1, "atol": 1e-4}, exact_tol=RED_TOL_EXACT)
+
+    def build_ceil(p, rnd):
+        a = rand(rng_for("ceilpool"), (1, 2, 5, 5))
+        x = p.input("x", (1, 2, 5, 5))
+        p.one("max_pool", "y", (1, 2, 3, 3), x=x, kernel_sizes=[2, 2], strides=[2, 2], pad_type="valid",
+              pad=[0, 0, 0, 0], ceil_mode=True)
+        y = np.zeros((1, 2, 3, 3))
+        for i in range(3):
+            for j in range(3):
+                y[:, :, i, j] = a[:, :, 2 * i:2 * i + 2, 2 * j:2 * j + 2].max(axis=(2, 3))
+        return [("x", "f", a)], [("y", "f", y)]
+    both("more", "max_pool_ceil_mode", build_ceil, ane_tol=EXACT, exact_tol=EXACT)
+
+    def build_cast16(p, rnd):
+        # fp32 input cast to fp16: the cast is where ane mode rounds (overflow → inf).
+        a = np.array([1.0 + 2**-12, 70000.0, 1e-6, -3.3333333], dtype=np.float32).astype(np.float64)
+        x = p.input("x", (4,), "fp32")
+        p.one("cast", "y", (4,), "fp16", x=x, dtype="fp16")
+        return [("x", "fp32", a)], [("y", "fp16", f16(a))]
+    both("more", "cast_fp32_to_fp16", build_cast16, ane_tol=EXACT, modes=("ane",))
+
+
 def main():
     gen_binary()
     gen_unary()
@@ -923,6 +1033,7 @@ def main():
     gen_shape()
     gen_attention()
     gen_constexpr()
+    gen_more()
     os.makedirs(OUT, exist_ok=True)
     total = 0
     for family, cases in sorted(CASES.items()):

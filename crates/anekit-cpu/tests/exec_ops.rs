@@ -225,3 +225,8 @@ fn attention() {
 fn constexpr_decompression() {
     check_family("constexpr");
 }
+
+#[test]
+fn lstm_slice_update_lrn_and_parameters() {
+    check_family("more");
+}
