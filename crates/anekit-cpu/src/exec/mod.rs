@@ -524,6 +524,32 @@ impl Executor {
                         table[sid.0 as usize] = Some(data);
                         out
                     }
+                    _ if let Some((input, shape)) = ops::view_shape(&ctx) => {
+                        // A relabelling of its input's shape: move the buffer when this op
+                        // is the input's last use, else copy it.
+                        let shape = shape?;
+                        let last_use = match op.input(input) {
+                            Some(Arg::Value(v)) if self.drop_after[pi].contains(v) => Some(*v),
+                            _ => None,
+                        };
+                        let copied = match last_use {
+                            None => Some(ctx.input(input)?.clone()),
+                            Some(_) => None,
+                        };
+                        let fail = |reason: String| ExecError::Op {
+                            op: op.kind.clone(),
+                            value: value_name(f, op.results.first()),
+                            reason,
+                        };
+                        let v = match (copied, last_use) {
+                            (Some(v), _) => v,
+                            (None, Some(id)) => table[id.0 as usize]
+                                .take()
+                                .ok_or_else(|| fail(format!("input `{input}` has no value")))?,
+                            (None, None) => return Err(fail(format!("no input `{input}`"))),
+                        };
+                        vec![v.reshape(shape).map_err(|e| fail(e.to_string()))?]
+                    }
                     _ => ops::eval(&ctx).map_err(|e| match e {
                         ExecError::UnsupportedOp { op, value, .. } => {
                             ExecError::UnsupportedOp { op, value, line: 0 }

@@ -103,6 +103,8 @@ pub(crate) fn eval(ctx: &OpCtx<'_>) -> Result<Vec<Val>, ExecError> {
     }
 }
 
+pub(crate) use shape::view_shape;
+
 /// Convert the kernel's result into one output.
 pub(crate) fn one(v: Val) -> Result<Vec<Val>, ExecError> {
     Ok(vec![v])

@@ -47,6 +47,39 @@ fn identity(ctx: &OpCtx<'_>) -> Result<Vec<Val>, ExecError> {
     one(ctx.input("x")?.clone())
 }
 
+/// Ops that only relabel the shape of their input (`(kind, input name, output shape)`): the
+/// executor's run loop moves the input's buffer into the result when this op is its last
+/// use instead of copying it (see [`view_shape`]); the table entries below copy.
+pub(crate) fn view_shape(ctx: &OpCtx<'_>) -> Option<(&'static str, Result<Vec<usize>, ExecError>)> {
+    Some(match ctx.op.kind.as_str() {
+        "reshape" => ("x", reshape_shape(ctx)),
+        "squeeze" => ("x", squeeze_shape(ctx)),
+        "expand_dims" => ("x", expand_dims_shape(ctx)),
+        "flatten2d" => ("x", flatten2d_shape(ctx)),
+        "identity" => ("x", ctx.input("x").map(|v| v.shape().to_vec())),
+        "tensor_buffer_to_tensor" | "tensor_to_tensor_buffer" => {
+            ("input", ctx.input("input").map(|v| v.shape().to_vec()))
+        }
+        _ => return None,
+    })
+}
+
+fn reshape(ctx: &OpCtx<'_>) -> Result<Vec<Val>, ExecError> {
+    reshaped(ctx, reshape_shape(ctx)?)
+}
+
+fn squeeze(ctx: &OpCtx<'_>) -> Result<Vec<Val>, ExecError> {
+    reshaped(ctx, squeeze_shape(ctx)?)
+}
+
+fn expand_dims(ctx: &OpCtx<'_>) -> Result<Vec<Val>, ExecError> {
+    reshaped(ctx, expand_dims_shape(ctx)?)
+}
+
+fn flatten2d(ctx: &OpCtx<'_>) -> Result<Vec<Val>, ExecError> {
+    reshaped(ctx, flatten2d_shape(ctx)?)
+}
+
 fn reshaped(ctx: &OpCtx<'_>, shape: Vec<usize>) -> Result<Vec<Val>, ExecError> {
     one(ctx
         .input("x")?
@@ -55,7 +88,7 @@ fn reshaped(ctx: &OpCtx<'_>, shape: Vec<usize>) -> Result<Vec<Val>, ExecError> {
         .map_err(|e| ctx.kernel(e))?)
 }
 
-fn reshape(ctx: &OpCtx<'_>) -> Result<Vec<Val>, ExecError> {
+fn reshape_shape(ctx: &OpCtx<'_>) -> Result<Vec<usize>, ExecError> {
     let x = ctx.input("x")?;
     let spec = ctx
         .ints("shape")?
@@ -86,10 +119,10 @@ fn reshape(ctx: &OpCtx<'_>) -> Result<Vec<Val>, ExecError> {
         }
         shape[i] = n / known;
     }
-    reshaped(ctx, shape)
+    Ok(shape)
 }
 
-fn squeeze(ctx: &OpCtx<'_>) -> Result<Vec<Val>, ExecError> {
+fn squeeze_shape(ctx: &OpCtx<'_>) -> Result<Vec<usize>, ExecError> {
     let x = ctx.input("x")?;
     let r = x.rank_i64();
     let shape: Vec<usize> = match ctx.ints("axes")? {
@@ -114,10 +147,10 @@ fn squeeze(ctx: &OpCtx<'_>) -> Result<Vec<Val>, ExecError> {
                 .collect()
         }
     };
-    reshaped(ctx, shape)
+    Ok(shape)
 }
 
-fn expand_dims(ctx: &OpCtx<'_>) -> Result<Vec<Val>, ExecError> {
+fn expand_dims_shape(ctx: &OpCtx<'_>) -> Result<Vec<usize>, ExecError> {
     let x = ctx.input("x")?;
     let axes = ctx
         .ints("axes")?
@@ -145,10 +178,10 @@ fn expand_dims(ctx: &OpCtx<'_>) -> Result<Vec<Val>, ExecError> {
             }
         })
         .collect();
-    reshaped(ctx, shape)
+    Ok(shape)
 }
 
-fn flatten2d(ctx: &OpCtx<'_>) -> Result<Vec<Val>, ExecError> {
+fn flatten2d_shape(ctx: &OpCtx<'_>) -> Result<Vec<usize>, ExecError> {
     let x = ctx.input("x")?;
     let r = x.rank_i64();
     let a = ctx.int_or("axis", 1)?;
@@ -159,7 +192,7 @@ fn flatten2d(ctx: &OpCtx<'_>) -> Result<Vec<Val>, ExecError> {
         .ok_or_else(|| ctx.err(format!("axis out of range for {:?}", x.shape())))?;
     let outer = x.shape()[..a].iter().product();
     let inner = x.shape()[a..].iter().product();
-    reshaped(ctx, vec![outer, inner])
+    Ok(vec![outer, inner])
 }
 
 fn transpose(ctx: &OpCtx<'_>) -> Result<Vec<Val>, ExecError> {
