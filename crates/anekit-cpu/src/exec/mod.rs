@@ -77,7 +77,10 @@ pub enum ExecError {
     #[error("function `{0}` not found in the program")]
     NoFunction(String),
     /// `line` is 1-based when the source text was given ([`Executor::new_with_source`]), else 0.
-    #[error("op `{op}` (producing `{value}`, line {line}) is not supported by the CPU executor")]
+    #[error(
+        "op `{op}` (producing `{value}`{}) is not supported by the CPU executor",
+        line_note(*.line)
+    )]
     UnsupportedOp {
         op: String,
         value: String,
@@ -159,6 +162,15 @@ fn collect_args<'a>(arg: &'a Arg, out: &mut Vec<&'a Arg>) {
     match arg {
         Arg::Tuple(items) => items.iter().for_each(|a| collect_args(a, out)),
         a => out.push(a),
+    }
+}
+
+/// ", line N" when the line is known (not 0).
+fn line_note(line: usize) -> String {
+    if line == 0 {
+        String::new()
+    } else {
+        format!(", line {line}")
     }
 }
 
@@ -689,9 +701,9 @@ impl Executor {
                     }
                 }
             };
-            let given = if state {
+            let given: Cow<'_, NamedTensor> = if state {
                 match states.get(&v.name) {
-                    Some(s) => s.clone(),
+                    Some(s) => Cow::Borrowed(s),
                     None => {
                         let shape: Option<Vec<usize>> = t
                             .shape
@@ -704,18 +716,18 @@ impl Executor {
                         let zeros =
                             Val::F32(crate::Tensor::from_parts(shape.clone(), vec![0.0; n]))
                                 .convert(Storage::of(t.dtype).unwrap_or(Storage::F32));
-                        NamedTensor {
+                        Cow::Owned(NamedTensor {
                             name: v.name.clone(),
                             shape,
                             data: zeros.to_tensor_data(t.dtype).map_err(err)?,
-                        }
+                        })
                     }
                 }
             } else {
                 inputs
                     .iter()
                     .find(|i| i.name == v.name)
-                    .cloned()
+                    .map(Cow::Borrowed)
                     .ok_or_else(|| err(format!("missing (declared as {})", v.ty)))?
             };
             if given.data.dtype() != t.dtype {
