@@ -38,10 +38,12 @@ pub struct RunArgs {
         value_name = "NAME=FILE.npy|random[:SEED]"
     )]
     pub inputs: Vec<String>,
-    /// The size of a dynamic (`?`) input dim: `INPUT.AXIS=N`, e.g. `audio_signal.1=16000`.
-    #[arg(long = "dim", value_name = "INPUT.AXIS=N")]
+    /// The size of dynamic (`?`) input dims: `INPUT:AXIS=N` (one dim, e.g.
+    /// `audio_signal:1=16000`), `INPUT=N` (every dynamic dim of that input) or `?=N` (all).
+    #[arg(long = "dim", value_name = "INPUT:AXIS=N")]
     pub dims: Vec<String>,
-    /// The function to run (default: `main`, or the only function).
+    /// The function to run (default: an .mlpackage's default function, else `main`, else the
+    /// only function).
     #[arg(long, value_name = "NAME")]
     pub function: Option<String>,
     /// Write every output as `<DIR>/<output name>.npy` (the folder is created).
@@ -156,6 +158,8 @@ struct Loaded {
     program: Program,
     model_root: PathBuf,
     kind: &'static str,
+    /// The package description's `defaultFunctionName` (multi-function .mlpackages).
+    default_function: Option<String>,
 }
 
 pub fn run(args: RunArgs, ctx: &Ctx) -> CmdResult {
@@ -198,17 +202,18 @@ pub fn run(args: RunArgs, ctx: &Ctx) -> CmdResult {
             seed: None,
         },
     };
+    let wanted = args.function.clone().or(loaded.default_function.clone());
     let options = ExecOptions {
         numerics: args.numerics.numerics(),
-        function: args.function.clone(),
-        dims: dims.clone(),
+        function: wanted.clone(),
+        dims,
         random_weights: args.random_weights,
     };
     let weights = args
         .random_weights
         .is_none()
         .then(|| Weights::new(&loaded.model_root));
-    let function = pick_function(&loaded.program, args.function.as_deref())?;
+    let function = pick_function(&loaded.program, wanted.as_deref())?;
     let model = args.model.display().to_string();
     let started = Instant::now();
     let exec = Executor::new(loaded.program, weights, options)
@@ -216,7 +221,7 @@ pub fn run(args: RunArgs, ctx: &Ctx) -> CmdResult {
     let prepare = started.elapsed();
 
     let specs = exec.inputs();
-    let (inputs, input_reports) = gather_inputs(&specs, &args.inputs, &dims)?;
+    let (inputs, input_reports) = gather_inputs(&specs, &args.inputs)?;
 
     let repeat = args.repeat;
     let bar = progress_bar(ctx, repeat);
@@ -365,6 +370,7 @@ fn load_model(path: &Path, weights: Option<&Path>) -> miette::Result<Loaded> {
             program,
             model_root: model_root(weights, path),
             kind: "folder",
+            default_function: None,
         });
     }
     if path.extension().is_some_and(|e| e == "mlpackage") {
@@ -382,6 +388,7 @@ fn load_model(path: &Path, weights: Option<&Path>) -> miette::Result<Loaded> {
         program,
         model_root: model_root(weights, &parent),
         kind: "mil",
+        default_function: None,
     })
 }
 
@@ -491,6 +498,12 @@ fn load_package(path: &Path, weights: Option<&Path>) -> miette::Result<Loaded> {
         program,
         model_root: model_root(weights, &default_root),
         kind: "mlpackage",
+        default_function: pkg
+            .model
+            .description
+            .as_ref()
+            .map(|d| d.default_function_name.clone())
+            .filter(|n| !n.is_empty()),
     })
 }
 
@@ -501,7 +514,7 @@ fn parse_dims(specs: &[String]) -> miette::Result<BTreeMap<String, usize>> {
     for s in specs {
         let (name, value) = s
             .split_once('=')
-            .ok_or_else(|| miette!("--dim {s}: expected INPUT.AXIS=N"))?;
+            .ok_or_else(|| miette!("--dim {s}: expected INPUT:AXIS=N, INPUT=N or ?=N"))?;
         let n: usize = value
             .parse()
             .map_err(|_| miette!("--dim {s}: `{value}` is not a size"))?;
@@ -544,7 +557,6 @@ fn parse_input_args(args: &[String]) -> miette::Result<Vec<(String, InputArg)>> 
 fn gather_inputs(
     specs: &[IoSpec],
     args: &[String],
-    dims: &BTreeMap<String, usize>,
 ) -> miette::Result<(Vec<NamedTensor>, Vec<InputReport>)> {
     let given = parse_input_args(args)?;
     for (name, _) in &given {
@@ -572,14 +584,14 @@ fn gather_inputs(
                 },
             ),
             Some(InputArg::Random(seed)) => (
-                random_input(spec, *seed, dims)?,
+                random_input(spec, *seed)?,
                 InputSource::Random {
                     seed: *seed,
                     defaulted: false,
                 },
             ),
             None => (
-                random_input(spec, 0, dims)?,
+                random_input(spec, 0)?,
                 InputSource::Random {
                     seed: 0,
                     defaulted: true,
@@ -690,21 +702,16 @@ const MAX_RANDOM_ELEMENTS: usize = 1 << 31;
 
 /// Seeded random values of the declared dtype and shape: floats uniform in [-1, 1), integers
 /// and bools uniform in {0, 1} (valid as indices and lengths for any non-empty axis).
-fn random_input(
-    spec: &IoSpec,
-    seed: u64,
-    dims: &BTreeMap<String, usize>,
-) -> miette::Result<NamedTensor> {
+fn random_input(spec: &IoSpec, seed: u64) -> miette::Result<NamedTensor> {
     let name = &spec.name;
+    // The executor's `inputs()` already applied `--dim`; what is still unknown needs one.
     let mut shape = Vec::with_capacity(spec.shape.len());
     for (axis, d) in spec.shape.iter().enumerate() {
-        let key = format!("{name}.{axis}");
-        match (d, dims.get(&key)) {
-            (_, Some(&n)) => shape.push(n),
-            (Some(n), None) => shape.push(*n),
-            (None, None) => {
+        match d {
+            Some(n) => shape.push(*n),
+            None => {
                 return Err(miette!(
-                    "input `{name}`: dim {axis} of {} is dynamic; give its size with --dim {key}=N (or pass an .npy file)",
+                    "input `{name}`: dim {axis} of {} is dynamic; give its size with --dim {name}:{axis}=N (or pass an .npy file)",
                     shape_text(&spec.shape)
                 ));
             }
@@ -882,40 +889,39 @@ mod tests {
 
     #[test]
     fn random_inputs_are_deterministic_typed_and_bounded() {
-        let dims = BTreeMap::new();
         let s = spec("x", DType::Fp16, &[Some(2), Some(3)]);
-        let a = random_input(&s, 5, &dims).unwrap();
-        let b = random_input(&s, 5, &dims).unwrap();
-        let c = random_input(&s, 6, &dims).unwrap();
+        let a = random_input(&s, 5).unwrap();
+        let b = random_input(&s, 5).unwrap();
+        let c = random_input(&s, 6).unwrap();
         assert_eq!(a, b);
         assert_ne!(a.data, c.data);
         assert_eq!(a.shape, vec![2, 3]);
         assert_eq!(a.data.dtype(), DType::Fp16);
         assert!(a.data.to_f32().iter().all(|v| (-1.0..1.0).contains(v)));
         // Same seed, different name: different values.
-        let y = random_input(&spec("y", DType::Fp16, &[Some(2), Some(3)]), 5, &dims).unwrap();
+        let y = random_input(&spec("y", DType::Fp16, &[Some(2), Some(3)]), 5).unwrap();
         assert_ne!(a.data, y.data);
-        let i = random_input(&spec("i", DType::Int32, &[Some(64)]), 0, &dims).unwrap();
+        let i = random_input(&spec("i", DType::Int32, &[Some(64)]), 0).unwrap();
         let TensorData::I32(v) = &i.data else {
             panic!("int32 expected")
         };
         assert!(v.iter().all(|&x| x == 0 || x == 1));
         assert!(v.contains(&0) && v.contains(&1));
-        let m = random_input(&spec("m", DType::Bool, &[Some(8)]), 0, &dims).unwrap();
+        let m = random_input(&spec("m", DType::Bool, &[Some(8)]), 0).unwrap();
         assert_eq!(m.data.dtype(), DType::Bool);
     }
 
     #[test]
     fn dynamic_dims_need_a_size_and_name_the_dim() {
         let s = spec("audio", DType::Fp32, &[Some(1), None]);
-        let e = random_input(&s, 0, &BTreeMap::new()).unwrap_err();
+        let e = random_input(&s, 0).unwrap_err();
         let msg = e.to_string();
         assert!(
-            msg.contains("input `audio`") && msg.contains("--dim audio.1=N"),
+            msg.contains("input `audio`") && msg.contains("--dim audio:1=N"),
             "{msg}"
         );
-        let dims = BTreeMap::from([("audio.1".to_string(), 7usize)]);
-        assert_eq!(random_input(&s, 0, &dims).unwrap().shape, vec![1, 7]);
+        let fixed = spec("audio", DType::Fp32, &[Some(1), Some(7)]);
+        assert_eq!(random_input(&fixed, 0).unwrap().shape, vec![1, 7]);
     }
 
     #[test]
