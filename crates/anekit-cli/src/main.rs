@@ -48,6 +48,8 @@ enum Command {
     /// The ANE knowledge base: descriptor structs, private classes, chips, codes, ...
     #[command(subcommand)]
     Kb(cmd::kb::KbCmd),
+    /// Pre-flight lints for a target chip (silent failures, dialect, limits).
+    Lint(cmd::lint::LintArgs),
     /// Core ML ML Program (.mlpackage / .mlmodel) to MIL text (model.mil + weights/).
     Convert(cmd::convert::ConvertArgs),
     /// Run a program (.mil, model folder, .mlpackage) on the CPU reference executor.
@@ -66,6 +68,7 @@ fn main() -> ExitCode {
         Command::Pbze(c) => cmd::pbze::run(c, &ctx),
         Command::Espresso(c) => cmd::espresso::run(c, &ctx),
         Command::Kb(c) => cmd::kb::run(c, &ctx),
+        Command::Lint(a) => cmd::lint::run(a, &ctx),
         Command::Convert(a) => cmd::convert::run(a, &ctx),
         Command::Run(a) => cmd::run::run(a, &ctx),
     };

@@ -210,7 +210,7 @@ pub fn run(args: CheckArgs, ctx: &Ctx) -> CmdResult {
 
 /// `FILE:LINE:COL: severity[code]: message`, then (for errors and warnings) the source line
 /// with carets under the span.
-fn render(out: &mut String, file: &str, src: &str, index: &LineIndex, d: &Diagnostic) {
+pub(crate) fn render(out: &mut String, file: &str, src: &str, index: &LineIndex, d: &Diagnostic) {
     let (line, col) = index.line_col(src, d.span.start);
     let _ = writeln!(
         out,

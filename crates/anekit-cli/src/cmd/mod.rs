@@ -7,6 +7,7 @@ pub mod hwx;
 pub mod hwx_inspect;
 pub mod inspect;
 pub mod kb;
+pub mod lint;
 pub mod mil;
 pub mod mil_check;
 pub mod mil_fmt;
