@@ -491,7 +491,7 @@ pub fn tables() -> Vec<Table> {
     for e in zin::ENUMS {
         t.push(Table {
             name: e.name,
-            title: e.function,
+            title: e.title,
             reference: "knowledge-base.md §19, hwx-td.md §4",
             stated_count: match e.name {
                 "zin_op" => Some(49),

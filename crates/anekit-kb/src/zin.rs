@@ -16,6 +16,8 @@ pub struct ZinCode {
 pub struct ZinEnum {
     /// Short name used by `ane kb` (`zin_op`, `zin_nonlinear_mode`, ...).
     pub name: &'static str,
+    /// What it enumerates.
+    pub title: &'static str,
     /// The compiler function that prints it.
     pub function: &'static str,
     pub values: &'static [ZinCode],
@@ -41,6 +43,7 @@ pub fn enumeration(name: &str) -> Option<&'static ZinEnum> {
 pub static ENUMS: &[ZinEnum] = &[
     ZinEnum {
         name: "zin_op",
+        title: "Zin op codes",
         function: "ZinIrEnumToStringUtil::OpCodeToString",
         values: OP_CODES,
         evidence: Evidence::Source,
@@ -48,6 +51,7 @@ pub static ENUMS: &[ZinEnum] = &[
     },
     ZinEnum {
         name: "zin_nonlinear_mode",
+        title: "Zin activation / non-linear modes",
         function: "NonLinearModeToString",
         values: NONLINEAR_MODES,
         evidence: Evidence::Source,
@@ -55,6 +59,7 @@ pub static ENUMS: &[ZinEnum] = &[
     },
     ZinEnum {
         name: "zin_cache_hint",
+        title: "Zin cache hints",
         function: "ZinMirCacheHintUtil::CacheHintToString",
         values: &[
             ZinCode {
@@ -79,6 +84,7 @@ pub static ENUMS: &[ZinEnum] = &[
     },
     ZinEnum {
         name: "zin_conv_kind",
+        title: "Zin convolution kinds",
         function: "ZinMirKernelSizeSplitterEngine::ConvKindToString",
         values: &[
             ZinCode {
@@ -99,6 +105,7 @@ pub static ENUMS: &[ZinEnum] = &[
     },
     ZinEnum {
         name: "zin_tensor_format",
+        title: "Zin tensor formats (guess)",
         function: "(guessed from the hwx, README.old)",
         values: &[
             ZinCode {
