@@ -117,6 +117,15 @@ impl CpuModel {
     pub fn executor(&self) -> &Executor {
         &self.executor
     }
+
+    /// The declared float type a float input must be converted to, if it differs.
+    fn needs_conversion(&self, given: &NamedTensor) -> Option<anekit_core::DType> {
+        use anekit_core::DType::{Bf16, Fp16, Fp32, Fp64};
+        let declared = self.inputs.iter().find(|s| s.name == given.name)?.dtype;
+        let have = given.data.dtype();
+        let float = |d| matches!(d, Fp16 | Fp32 | Fp64 | Bf16);
+        (have != declared && float(have) && float(declared)).then_some(declared)
+    }
 }
 
 impl Model for CpuModel {
@@ -154,6 +163,33 @@ impl Model for CpuModel {
                 wanted: "load it before evaluating",
             });
         }
+        // Float inputs are converted to the declared float type (fp32 -> fp16 rounds to
+        // nearest even), as the ane backend does when it packs surfaces, so both backends
+        // accept the same requests.
+        let converted: Vec<NamedTensor>;
+        let inputs = if inputs.iter().any(|t| self.needs_conversion(t).is_some()) {
+            converted = inputs
+                .iter()
+                .map(|t| match self.needs_conversion(t) {
+                    Some(to) => t
+                        .data
+                        .convert(to)
+                        .map(|data| NamedTensor {
+                            name: t.name.clone(),
+                            shape: t.shape.clone(),
+                            data,
+                        })
+                        .map_err(|e| RuntimeError::Input {
+                            name: t.name.clone(),
+                            reason: e.to_string(),
+                        }),
+                    None => Ok(t.clone()),
+                })
+                .collect::<Result<_, _>>()?;
+            &converted
+        } else {
+            inputs
+        };
         *outputs = self.executor.run(inputs)?;
         Ok(())
     }

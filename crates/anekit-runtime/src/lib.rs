@@ -25,6 +25,7 @@ pub mod budget;
 pub mod cpu;
 pub mod error;
 pub mod plan;
+pub mod server;
 pub mod source;
 
 pub use anekit_cpu::exec::{IoSpec, NamedTensor};
