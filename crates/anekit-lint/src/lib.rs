@@ -34,4 +34,4 @@ pub use lints::{
 };
 pub use registry::{LINTS, LintDef, lint_def};
 pub use scalar_params::SCALAR_PARAMS;
-pub use target::{Evidence, TARGET_IDS, Target, target};
+pub use target::{Evidence, TARGET_IDS, Target, evidence_label, target};

@@ -1,31 +1,19 @@
-//! The chip a program is checked for: what the lints and the cost model need to know about it.
-//!
-//! Temporary local table (until `anekit_kb::chips` lands): transcribed from
-//! `../shared/reference/private-api.md` §9 (MIL dialect per chip) and `benchmarks.md` §1.1 (SRAM
-//! estimates).
+//! The chip a program is checked for: what the lints and the cost model need to know about it,
+//! read from the knowledge base's chip table (`anekit_kb::chips`, the one source of chip facts).
 
-use anekit_ir::ops::Opset;
+use anekit_ir::ops::{Opset, OpsetTag};
+use anekit_kb::chips::{self, Chip, SramKind};
 use serde::Serialize;
-use std::fmt;
 
-/// How well a fact is established, as the reference documents tag it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Evidence {
-    Verified,
-    Source,
-    Data,
-    Unverified,
-}
+pub use anekit_kb::Evidence;
 
-impl fmt::Display for Evidence {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Evidence::Verified => "verified",
-            Evidence::Source => "verified by source",
-            Evidence::Data => "published data",
-            Evidence::Unverified => "reported, unverified",
-        })
+/// The evidence level in words, for human output.
+pub fn evidence_label(e: Evidence) -> &'static str {
+    match e {
+        Evidence::Verified => "verified",
+        Evidence::Source => "verified by source",
+        Evidence::Data => "published data, not reproduced",
+        Evidence::Unverified => "reported, unverified",
     }
 }
 
@@ -44,7 +32,8 @@ pub struct TargetDialect {
 /// The working-set budget above which weights spill out of the ANE's on-chip memory.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct SramBudget {
-    /// Bytes (the reference's "MB" are MiB).
+    /// Bytes: the high end of the chip table's working-set estimate (the reference's "MB" are
+    /// MiB; on M4 the measured cliff is at that high end, 32 MiB).
     pub bytes: u64,
     pub evidence: Evidence,
     pub source: &'static str,
@@ -60,111 +49,50 @@ pub struct Target {
     /// ANE generation: `H16`.
     pub generation: &'static str,
     pub dialect: TargetDialect,
-    /// None when the reference has no estimate for this chip.
+    /// None when the chip table has no estimate for this chip.
     pub sram: Option<SramBudget>,
 }
 
-/// Every `--target` id, oldest chip first.
+/// Every `--target` id (the Mac chips of the chip table), oldest first.
 pub const TARGET_IDS: &[&str] = &[
     "m1", "m1pro", "m1max", "m1ultra", "m2", "m2pro", "m2max", "m2ultra", "m3", "m3pro", "m3max",
-    "m3ultra", "m4", "m4pro", "m4max", "m5", "m5max",
+    "m3ultra", "m4", "m4pro", "m4max", "m5", "m5pro", "m5max",
 ];
 
-const MIB: u64 = 1024 * 1024;
+const MIB: f64 = 1024.0 * 1024.0;
 
-const DIALECT_M1_M2: TargetDialect = TargetDialect {
-    program_version: "1.0",
-    opset: Opset::Ios16,
-    fp32_io: false,
-    evidence: Evidence::Source,
-    source: "maderix/ANE PR #6 and dev-erik/ANE (private-api.md §9)",
-};
-const DIALECT_M3: TargetDialect = TargetDialect {
-    program_version: "1.3",
-    opset: Opset::Ios18,
-    fp32_io: false,
-    evidence: Evidence::Unverified,
-    source: "private-api.md §9 (M3 is not characterised; fp32 I/O not reported)",
-};
-const DIALECT_M4_M5: TargetDialect = TargetDialect {
-    program_version: "1.3",
-    opset: Opset::Ios18,
-    fp32_io: true,
-    evidence: Evidence::Source,
-    source: "maderix/ANE generators (private-api.md §9)",
-};
-
-/// The chip with CLI id `id` (`m4pro`; case-insensitive, `-`, `_` and spaces ignored).
+/// The chip with CLI id `id` (`m4pro`; `M4 Pro`, `m4-pro` and other chip-table spellings work).
 pub fn target(id: &str) -> Option<Target> {
-    let norm: String = id
-        .chars()
-        .filter(|c| !matches!(c, '-' | '_' | ' '))
-        .flat_map(char::to_lowercase)
-        .collect();
-    let id = *TARGET_IDS.iter().find(|t| **t == norm)?;
-    let (name, generation, dialect, sram) = match id {
-        "m1" => ("M1", "H13", DIALECT_M1_M2, sram(16, Evidence::Unverified)),
-        "m1pro" => (
-            "M1 Pro",
-            "H13",
-            DIALECT_M1_M2,
-            sram(16, Evidence::Unverified),
-        ),
-        "m1max" => (
-            "M1 Max",
-            "H13",
-            DIALECT_M1_M2,
-            sram(16, Evidence::Unverified),
-        ),
-        "m1ultra" => (
-            "M1 Ultra",
-            "H13",
-            DIALECT_M1_M2,
-            sram(16, Evidence::Unverified),
-        ),
-        "m2" => ("M2", "H14", DIALECT_M1_M2, sram(24, Evidence::Unverified)),
-        "m2pro" => (
-            "M2 Pro",
-            "H14",
-            DIALECT_M1_M2,
-            sram(24, Evidence::Unverified),
-        ),
-        "m2max" => (
-            "M2 Max",
-            "H14",
-            DIALECT_M1_M2,
-            sram(24, Evidence::Unverified),
-        ),
-        "m2ultra" => (
-            "M2 Ultra",
-            "H14",
-            DIALECT_M1_M2,
-            sram(24, Evidence::Unverified),
-        ),
-        "m3" => ("M3", "H15", DIALECT_M3, None),
-        "m3pro" => ("M3 Pro", "H15", DIALECT_M3, None),
-        "m3max" => ("M3 Max", "H15", DIALECT_M3, None),
-        "m3ultra" => ("M3 Ultra", "H15", DIALECT_M3, None),
-        "m4" => ("M4", "H16", DIALECT_M4_M5, sram(32, Evidence::Data)),
-        "m4pro" => ("M4 Pro", "H16", DIALECT_M4_M5, sram(32, Evidence::Data)),
-        "m4max" => ("M4 Max", "H16", DIALECT_M4_M5, sram(32, Evidence::Data)),
-        "m5" => ("M5", "H16", DIALECT_M4_M5, None),
-        "m5max" => ("M5 Max", "H17", DIALECT_M4_M5, None),
-        _ => return None,
-    };
-    Some(Target {
-        id,
-        name,
-        generation,
-        dialect,
-        sram,
-    })
+    let chip = chips::by_name(id)?;
+    let id = *TARGET_IDS
+        .iter()
+        .find(|t| chips::by_name(t).is_some_and(|c| std::ptr::eq(c, chip)))?;
+    from_chip(id, chip)
 }
 
-fn sram(mib: u64, evidence: Evidence) -> Option<SramBudget> {
-    Some(SramBudget {
-        bytes: mib * MIB,
-        evidence,
-        source: "benchmarks.md §1.1",
+fn from_chip(id: &'static str, chip: &'static Chip) -> Option<Target> {
+    let mil = chip.mil.as_ref()?;
+    let opset = OpsetTag::parse(mil.dialect.opset)?.effective();
+    let sram = chip
+        .sram
+        .iter()
+        .find(|s| s.kind == SramKind::WorkingSetBudget)
+        .map(|s| SramBudget {
+            bytes: (s.high_mib * MIB) as u64,
+            evidence: s.evidence,
+            source: s.source,
+        });
+    Some(Target {
+        id,
+        name: chip.name,
+        generation: chip.generation?.name(),
+        dialect: TargetDialect {
+            program_version: mil.dialect.program_version,
+            opset,
+            fp32_io: mil.dialect.fp32_io,
+            evidence: mil.evidence,
+            source: mil.source,
+        },
+        sram,
     })
 }

@@ -21,7 +21,7 @@ fn example(name: &str) -> anekit_ir::Program {
 #[test]
 fn examples_are_lint_clean_for_the_chips_they_target() {
     let targeted = [
-        "m3", "m3pro", "m3max", "m3ultra", "m4", "m4pro", "m4max", "m5", "m5max",
+        "m3", "m3pro", "m3max", "m3ultra", "m4", "m4pro", "m4max", "m5", "m5pro", "m5max",
     ];
     for name in EXAMPLES {
         let program = example(name);

@@ -179,7 +179,11 @@ pub fn run(args: LintArgs, ctx: &Ctx) -> CmdResult {
             span: f.span,
         };
         render(&mut out, &file, src, &index, &as_diag);
-        out.push_str(&format!("  = evidence: {} ({})\n", f.evidence, f.reference));
+        out.push_str(&format!(
+            "  = evidence: {} ({})\n",
+            anekit_lint::evidence_label(f.evidence),
+            f.reference
+        ));
         out.push_str(&format!("  = hint: {}\n", f.hint));
     }
     if ok {
