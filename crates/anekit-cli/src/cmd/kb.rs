@@ -244,6 +244,9 @@ fn render_entry(e: &Entry, out: &mut String) {
                     let _ = writeln!(out, "    - {}", scalar(item));
                 }
             }
+            // Empty notes and absent optional fields say nothing.
+            Value::Null => {}
+            Value::String(t) if t.is_empty() => {}
             _ => {
                 let _ = writeln!(out, "  {k:<width$}  {}", scalar(v));
             }
