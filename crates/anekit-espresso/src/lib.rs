@@ -21,6 +21,7 @@
 pub mod bundle;
 pub mod codes;
 pub mod diff;
+pub mod lower;
 pub mod lzfse;
 pub mod net;
 pub mod net_plist;
