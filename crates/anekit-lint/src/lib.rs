@@ -1,5 +1,5 @@
 //! Pre-flight for the Neural Engine: per-chip lints for silent failures ([`lint()`]) and a
-//! calibrated cost model ([`cost`]).
+//! calibrated cost model ([`cost::estimate`]).
 //!
 //! ```
 //! use anekit_lint::{LintOptions, lint, target};
@@ -21,6 +21,7 @@
     )
 )]
 
+pub mod cost;
 pub mod ir_util;
 mod lints;
 pub mod registry;
