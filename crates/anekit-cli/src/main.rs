@@ -54,6 +54,8 @@ enum Command {
     Convert(cmd::convert::ConvertArgs),
     /// Run a program (.mil, model folder, .mlpackage) on the CPU reference executor.
     Run(cmd::run::RunArgs),
+    /// Serve compile/load/eval/unload requests as JSON lines (stdio or a Unix socket).
+    Serve(cmd::serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -71,6 +73,7 @@ fn main() -> ExitCode {
         Command::Lint(a) => cmd::lint::run(a, &ctx),
         Command::Convert(a) => cmd::convert::run(a, &ctx),
         Command::Run(a) => cmd::run::run(a, &ctx),
+        Command::Serve(a) => cmd::serve::run(a, &ctx),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

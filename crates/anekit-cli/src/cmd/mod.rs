@@ -13,3 +13,4 @@ pub mod mil_check;
 pub mod mil_fmt;
 pub mod pbze;
 pub mod run;
+pub mod serve;
