@@ -50,6 +50,8 @@ enum Command {
     Kb(cmd::kb::KbCmd),
     /// Pre-flight lints for a target chip (silent failures, dialect, limits).
     Lint(cmd::lint::LintArgs),
+    /// Predicted latency and utilisation per op on a target chip (calibrated cost model).
+    Cost(cmd::cost::CostArgs),
     /// Core ML ML Program (.mlpackage / .mlmodel) to MIL text (model.mil + weights/).
     Convert(cmd::convert::ConvertArgs),
     /// Run a program (.mil, model folder, .mlpackage) on the CPU reference executor.
@@ -71,6 +73,7 @@ fn main() -> ExitCode {
         Command::Espresso(c) => cmd::espresso::run(c, &ctx),
         Command::Kb(c) => cmd::kb::run(c, &ctx),
         Command::Lint(a) => cmd::lint::run(a, &ctx),
+        Command::Cost(a) => cmd::cost::run(a, &ctx),
         Command::Convert(a) => cmd::convert::run(a, &ctx),
         Command::Run(a) => cmd::run::run(a, &ctx),
         Command::Serve(a) => cmd::serve::run(a, &ctx),

@@ -2,6 +2,7 @@
 pub mod anec;
 pub mod blob;
 pub mod convert;
+pub mod cost;
 pub mod espresso;
 pub mod hwx;
 pub mod hwx_inspect;
