@@ -24,6 +24,8 @@ pub mod ane;
 pub mod budget;
 pub mod cpu;
 pub mod error;
+#[cfg(target_os = "macos")]
+pub mod macos;
 pub mod plan;
 pub mod server;
 pub mod source;
@@ -333,11 +335,12 @@ pub fn select_backend(name: &str, config: &BackendConfig) -> Result<Selection, R
 }
 
 #[cfg(target_os = "macos")]
-fn open_ane(_config: &BackendConfig) -> Result<Arc<dyn Backend>, RuntimeError> {
-    Err(RuntimeError::Unavailable {
-        backend: "ane".into(),
-        reason: "the Objective-C driver is not in this build yet".into(),
-    })
+fn open_ane(config: &BackendConfig) -> Result<Arc<dyn Backend>, RuntimeError> {
+    let driver = macos::ane::ObjcDriver::open()?;
+    Ok(Arc::new(ane::AneBackend::new(
+        driver,
+        config.budget.clone(),
+    )))
 }
 
 #[cfg(target_os = "macos")]

@@ -1,0 +1,1 @@
+//! Core ML backend (see below).
