@@ -344,11 +344,10 @@ fn open_ane(config: &BackendConfig) -> Result<Arc<dyn Backend>, RuntimeError> {
 }
 
 #[cfg(target_os = "macos")]
-fn open_coreml(_config: &BackendConfig) -> Result<Arc<dyn Backend>, RuntimeError> {
-    Err(RuntimeError::Unavailable {
-        backend: "coreml".into(),
-        reason: "the Core ML backend is not in this build yet".into(),
-    })
+fn open_coreml(config: &BackendConfig) -> Result<Arc<dyn Backend>, RuntimeError> {
+    Ok(Arc::new(macos::coreml::CoremlBackend::open(
+        config.budget.clone(),
+    )?))
 }
 
 #[cfg(not(target_os = "macos"))]

@@ -10,10 +10,12 @@
 //! - [`request`]: `_ANERequest` index arrays, procedure index, size-ordering rule (§5).
 //! - [`dialect`]: the MIL dialect a chip accepts (§9), via `anekit_kb::chips`.
 //! - [`nserror`]: NSError domain/code → error kind (§11).
+//! - [`package`]: the `.mlpackage` the `coreml` backend compiles.
 //! - [`RetryPolicy`]: the load retry (§2 step 6).
 
 pub mod dialect;
 pub mod nserror;
+pub mod package;
 pub mod request;
 pub mod surface;
 pub mod tempdir;
