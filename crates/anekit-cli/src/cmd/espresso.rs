@@ -5,6 +5,7 @@ use crate::cmd::pbze::stats_text;
 use crate::{CmdResult, Ctx};
 use anekit_espresso::bundle::{BlobRef, Bundle, blobs_without_shape};
 use anekit_espresso::diff::{NetDiff, diff};
+use anekit_espresso::lower;
 use anekit_espresso::lzfse::{self, DEFAULT_LIMIT};
 use anekit_espresso::net::Padding;
 use anekit_espresso::{
@@ -25,6 +26,18 @@ pub enum EspressoCmd {
     Weights(NetArgs),
     /// Compare two nets (e.g. the CPU- and ANE-compiled variants of one model).
     Diff(DiffArgs),
+    /// Lower a net to a MIL program: writes DIR/model.mil and DIR/weights/weight.bin (fp32),
+    /// ready for `ane mil check` and `ane run`. Needs the net's .espresso.shape for input shapes.
+    Lower(LowerArgs),
+}
+
+#[derive(clap::Args)]
+pub struct LowerArgs {
+    /// A .espresso.net (JSON or PBZE) or the .mlmodelc folder holding one.
+    pub net: PathBuf,
+    /// Output folder (created if missing).
+    #[arg(short, long)]
+    pub out: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -47,7 +60,78 @@ pub fn run(cmd: EspressoCmd, ctx: &Ctx) -> CmdResult {
         EspressoCmd::Stats(a) => stats(&open(&a.net)?, ctx),
         EspressoCmd::Weights(a) => weights(&open(&a.net)?, ctx),
         EspressoCmd::Diff(a) => diff_cmd(&open(&a.a)?, &open(&a.b)?, ctx),
+        EspressoCmd::Lower(a) => lower_cmd(&open(&a.net)?, &a.out, ctx),
     }
+}
+
+#[derive(Serialize)]
+struct LowerIo {
+    blob: String,
+    value: String,
+    /// `[n, k, h, w]`.
+    shape: [usize; 4],
+}
+
+#[derive(Serialize)]
+struct LowerReport {
+    net: String,
+    model_mil: String,
+    weight_bin: String,
+    weight_bytes: usize,
+    layers: usize,
+    statements: usize,
+    inputs: Vec<LowerIo>,
+    outputs: Vec<LowerIo>,
+}
+
+fn lower_cmd(b: &Bundle, out: &Path, ctx: &Ctx) -> CmdResult {
+    let lowered = lower::lower_bundle(b).map_err(|e| miette!("{e}"))?;
+    let mil = lowered.write(out).map_err(|e| miette!("{e}"))?;
+    let io = |v: &[lower::BlobValue]| -> Vec<LowerIo> {
+        v.iter()
+            .map(|b| LowerIo {
+                blob: b.blob.clone(),
+                value: b.value.clone(),
+                shape: b.shape,
+            })
+            .collect()
+    };
+    let report = LowerReport {
+        net: b.net_path.display().to_string(),
+        model_mil: mil.display().to_string(),
+        weight_bin: out.join("weights").join("weight.bin").display().to_string(),
+        weight_bytes: lowered.weight_bin.len(),
+        layers: b.net.layers.len(),
+        statements: lowered
+            .program
+            .functions
+            .iter()
+            .map(|f| f.body.statements.len())
+            .sum(),
+        inputs: io(&lowered.inputs),
+        outputs: io(&lowered.outputs),
+    };
+    ctx.emit(&report, || {
+        let mut s = format!(
+            "{}: {} layers -> {} MIL statements\nwrote {} and {} ({} bytes)\n",
+            report.net,
+            report.layers,
+            report.statements,
+            report.model_mil,
+            report.weight_bin,
+            report.weight_bytes
+        );
+        for (what, list) in [("input", &report.inputs), ("output", &report.outputs)] {
+            for v in list {
+                let _ = writeln!(
+                    s,
+                    "{what:6} {} (blob `{}`) fp32 {:?}",
+                    v.value, v.blob, v.shape
+                );
+            }
+        }
+        s
+    })
 }
 
 fn open(path: &Path) -> miette::Result<Bundle> {
