@@ -1,11 +1,12 @@
 //! Constant resolution at prepare time: inline literals, BLOBFILE weights (or seeded random
 //! values), and the `constexpr_*` decompressors (reference/mil-text.md §6.3–6.4; semantics as
-//! coremltools' `decompress` implementations define them).
+//! coremltools' `decompress` implementations define them; the block/palette/mask kernels are
+//! `crate::quant`'s).
 
 use super::ExecError;
 use super::ctx::OpCtx;
 use super::value::{Storage, Val};
-use crate::{Numerics, Tensor};
+use crate::{Numerics, Tensor, quant};
 use anekit_core::DType;
 use anekit_ir::ir::{ConstData, ConstId, Constant, Program};
 use anekit_ir::ops::Opset;
@@ -243,68 +244,24 @@ fn affine_dequantize(ctx: &OpCtx<'_>) -> Result<Val, ExecError> {
     Ok(Val::F32(Tensor::from_parts(shape, data)))
 }
 
-/// Index of the block (in a tensor of `block_shape`) that element `flat` of a tensor of
-/// `shape` belongs to, with `block[i] = shape[i] / block_shape[i]`.
-fn block_index(flat: usize, shape: &[usize], block_shape: &[usize]) -> usize {
-    let mut rem = flat;
-    let mut coords = vec![0usize; shape.len()];
-    for d in (0..shape.len()).rev() {
-        coords[d] = rem % shape[d];
-        rem /= shape[d];
-    }
-    let mut idx = 0;
-    for d in 0..shape.len() {
-        let bs = shape[d] / block_shape[d].max(1);
-        idx = idx * block_shape[d] + coords[d] / bs.max(1);
-    }
-    idx
-}
-
-fn check_blocks(
-    ctx: &OpCtx<'_>,
-    shape: &[usize],
-    blocks: &[usize],
-    what: &str,
-) -> Result<(), ExecError> {
-    let ok =
-        shape.len() == blocks.len() && shape.iter().zip(blocks).all(|(&d, &b)| b > 0 && d % b == 0);
-    if ok {
-        Ok(())
-    } else {
-        Err(ctx.err(format!(
-            "`{what}` shape {blocks:?} must have the rank of {shape:?} and divide each dim"
-        )))
-    }
-}
-
 /// `scale · (data - offset)` with scale/offset repeated over blocks (iOS18).
 fn blockwise_shift_scale(ctx: &OpCtx<'_>) -> Result<Val, ExecError> {
     let data = ctx.input("data")?.to_f32_tensor();
     let scale = ctx.input("scale")?.to_f32_tensor();
     let offset = ctx.opt_input("offset")?.map(|v| v.to_f32_tensor());
-    let shape = data.shape().to_vec();
-    check_blocks(ctx, &shape, scale.shape(), "scale")?;
-    if let Some(o) = &offset
-        && o.shape() != scale.shape()
-    {
-        return Err(ctx.err("`offset` must have the shape of `scale`"));
-    }
-    let out = data
-        .data()
-        .iter()
-        .enumerate()
-        .map(|(i, &v)| {
-            let b = block_index(i, &shape, scale.shape());
-            let o = offset.as_ref().map_or(0.0, |o| o.data()[b]);
-            scale.data()[b] * (v - o)
-        })
-        .collect();
-    Ok(Val::F32(Tensor::from_parts(shape, out)))
+    let t =
+        quant::blockwise_shift_scale(data.view(), scale.view(), offset.as_ref().map(|o| o.view()))
+            .map_err(|e| ctx.kernel(e))?;
+    Ok(Val::F32(t))
 }
 
-/// Bit `j` of a little-endian packed bit array (numpy `unpackbits(bitorder="little")`).
-fn bit(bytes: &[i64], j: usize) -> Option<u8> {
-    bytes.get(j / 8).map(|&b| ((b >> (j % 8)) & 1) as u8)
+/// A bit-packed uint8 operand (iOS16 indices and masks) as bytes.
+fn bytes(ctx: &OpCtx<'_>, name: &str) -> Result<Vec<u8>, ExecError> {
+    ctx.input(name)?
+        .to_i64_vec()
+        .into_iter()
+        .map(|b| u8::try_from(b).map_err(|_| ctx.err(format!("`{name}` must be uint8 bytes"))))
+        .collect()
 }
 
 fn out_shape(ctx: &OpCtx<'_>) -> Result<Vec<usize>, ExecError> {
@@ -312,90 +269,26 @@ fn out_shape(ctx: &OpCtx<'_>) -> Result<Vec<usize>, ExecError> {
         .ok_or_else(|| ctx.err("missing parameter `shape`"))
 }
 
+/// The iOS16 signature (bit-packed operands and an explicit `shape`) or the iOS18 one.
+fn ios16_form(ctx: &OpCtx<'_>) -> bool {
+    ctx.op.opset < Opset::Ios18 || ctx.has_input("shape")
+}
+
 fn lut_to_dense(ctx: &OpCtx<'_>) -> Result<Val, ExecError> {
-    let lut = ctx.input("lut")?;
     let storage = ctx
         .result_dtype(0)
         .and_then(Storage::of)
         .unwrap_or(Storage::F32);
-    let lutf = lut.to_f32_tensor();
-    let indices = ctx.input("indices")?;
-    if ctx.op.opset < Opset::Ios18 || ctx.has_input("shape") {
-        // iOS16: one palette of 2^nbits entries, indices bit-packed into uint8 bytes.
-        let shape = out_shape(ctx)?;
-        let n: usize = shape.iter().product();
-        let palettes = lutf.len();
-        if !palettes.is_power_of_two() || palettes > 256 {
-            return Err(ctx.err(format!("lut has {palettes} entries; needs 2^nbits ≤ 256")));
-        }
-        let nbits = palettes.trailing_zeros() as usize;
-        let bytes = indices.to_i64_vec();
-        let mut out = Vec::with_capacity(n);
-        for i in 0..n {
-            let mut k = 0usize;
-            for b in 0..nbits {
-                let bv = bit(&bytes, i * nbits + b)
-                    .ok_or_else(|| ctx.err("`indices` has too few bytes for `shape`"))?;
-                k |= usize::from(bv) << b;
-            }
-            out.push(lutf.data()[k]);
-        }
-        return Ok(Val::F32(Tensor::from_parts(shape, out)).convert(storage));
-    }
-    // iOS18: lut [blocks..., NUM_PALETTES, VECTOR_SIZE], indices unpacked.
-    let ishape = indices.shape().to_vec();
-    let r = ishape.len();
-    let ls = lutf.shape().to_vec();
-    if ls.len() != r + 2 {
-        return Err(ctx.err(format!(
-            "lut shape {ls:?} must have rank {} (indices {ishape:?})",
-            r + 2
-        )));
-    }
-    let (np, vs) = (ls[r], ls[r + 1]);
-    check_blocks(ctx, &ishape, &ls[..r], "lut")?;
-    let idx = indices.to_i64_vec();
-    let va = match ctx.int("vector_axis")? {
-        None if vs > 1 => return Err(ctx.err("`vector_axis` is needed when VECTOR_SIZE > 1")),
-        None => 0,
-        Some(a) => usize::try_from(if a < 0 { a + r as i64 } else { a })
-            .ok()
-            .filter(|&a| a < r)
-            .ok_or_else(|| ctx.err(format!("vector_axis {a} out of range")))?,
+    let lut = ctx.input("lut")?.to_f32_tensor();
+    let k = |e| ctx.kernel(e);
+    let t = if ios16_form(ctx) {
+        quant::lut_to_dense_ios16(&bytes(ctx, "indices")?, lut.view(), &out_shape(ctx)?)
+            .map_err(k)?
+    } else {
+        let indices = ctx.input("indices")?.to_f32_tensor();
+        quant::lut_to_dense(indices.view(), lut.view(), ctx.int("vector_axis")?).map_err(k)?
     };
-    let mut oshape = ishape.clone();
-    if let Some(d) = oshape.get_mut(va) {
-        *d *= vs;
-    }
-    let n: usize = oshape.iter().product();
-    let ostrides = crate::tensor::contiguous_strides(&oshape);
-    let istrides = crate::tensor::contiguous_strides(&ishape);
-    let mut out = Vec::with_capacity(n);
-    for o in 0..n {
-        // Output coords → index coords (vector axis divided by VECTOR_SIZE) and vector slot.
-        let mut flat_i = 0;
-        let mut v = 0;
-        for d in 0..r {
-            let mut c = (o / ostrides[d]) % oshape[d];
-            if d == va && vs > 1 {
-                v = c % vs;
-                c /= vs;
-            }
-            flat_i += c * istrides[d];
-        }
-        let table = block_index(flat_i, &ishape, &ls[..r]);
-        let k = usize::try_from(idx[flat_i])
-            .ok()
-            .filter(|&k| k < np)
-            .ok_or_else(|| {
-                ctx.err(format!(
-                    "index {} out of range for {np} palettes",
-                    idx[flat_i]
-                ))
-            })?;
-        out.push(lutf.data()[(table * np + k) * vs + v]);
-    }
-    Ok(Val::F32(Tensor::from_parts(oshape, out)).convert(storage))
+    Ok(Val::F32(t).convert(storage))
 }
 
 fn sparse_to_dense(ctx: &OpCtx<'_>) -> Result<Val, ExecError> {
@@ -405,38 +298,13 @@ fn sparse_to_dense(ctx: &OpCtx<'_>) -> Result<Val, ExecError> {
         .and_then(Storage::of)
         .unwrap_or(nz.storage());
     let nzf = nz.to_f32_tensor();
-    let mask = ctx.input("mask")?;
-    let (shape, bits): (Vec<usize>, Vec<bool>) =
-        if ctx.op.opset < Opset::Ios18 || ctx.has_input("shape") {
-            // iOS16: mask bit-packed into uint8 bytes.
-            let shape = out_shape(ctx)?;
-            let n: usize = shape.iter().product();
-            let bytes = mask.to_i64_vec();
-            let bits = (0..n)
-                .map(|j| bit(&bytes, j).map(|b| b == 1))
-                .collect::<Option<Vec<_>>>()
-                .ok_or_else(|| ctx.err("`mask` has too few bytes for `shape`"))?;
-            (shape, bits)
-        } else {
-            (mask.shape().to_vec(), mask.to_bool_vec())
-        };
-    let ones = bits.iter().filter(|&&b| b).count();
-    if ones != nzf.len() {
-        return Err(ctx.err(format!(
-            "mask has {ones} set bit(s) but nonzero_data has {} value(s)",
-            nzf.len()
-        )));
-    }
-    let mut it = nzf.data().iter();
-    let out = bits
-        .iter()
-        .map(|&b| {
-            if b {
-                it.next().copied().unwrap_or(0.0)
-            } else {
-                0.0
-            }
-        })
-        .collect();
-    Ok(Val::F32(Tensor::from_parts(shape, out)).convert(storage))
+    let k = |e| ctx.kernel(e);
+    let t = if ios16_form(ctx) {
+        quant::sparse_to_dense_ios16(nzf.view(), &bytes(ctx, "mask")?, &out_shape(ctx)?)
+            .map_err(k)?
+    } else {
+        let mask = ctx.input("mask")?.to_f32_tensor();
+        quant::sparse_to_dense(nzf.view(), mask.view()).map_err(k)?
+    };
+    Ok(Val::F32(t).convert(storage))
 }
