@@ -1020,6 +1020,45 @@ def gen_more():
     both("more", "cast_fp32_to_fp16", build_cast16, ane_tol=EXACT, modes=("ane",))
 
 
+def gen_constexpr_ios16():
+    """iOS16 constexpr forms (operands as attributes, bit-packed indices/masks, LSB first)."""
+    def attr_op(p, kind, name, shape, attrs):
+        a = ", ".join("%s = %s" % (k, p.arg(v)) for k, v in sorted(list(attrs.items()) + [("name", name)]))
+        p.lines.append("            %s %s = %s()[%s];" % (p.ty(shape), name, kind, a))
+
+    def build_lut(p, rnd):
+        r = rng_for("lut16")
+        idx = r.integers(0, 4, size=12)  # 2-bit indices, 12 of them = 3 bytes
+        bits = ((idx[:, None] >> np.arange(2)) & 1).reshape(-1)
+        packed = np.packbits(bits, bitorder="little")
+        lut = rnd(r.uniform(-1, 1, size=4))
+        p.opset = "ios17"
+        p.input("x", (3, 4))
+        attr_op(p, "constexpr_lut_to_dense", "w", (3, 4),
+                {"indices": T("uint8", [len(packed)], packed), "lut": T(p.dt, [4], lut), "shape": T("uint32", [2], [3, 4])})
+        p.one("add", "y", (3, 4), x=V("x"), y=V("w"))
+        x = rand(r, (3, 4))
+        return [("x", "f", x)], [("y", "f", rnd(x + lut[idx].reshape(3, 4)))]
+    both("constexpr", "lut_to_dense_ios16_packed", build_lut)
+
+    def build_sparse(p, rnd):
+        r = rng_for("sparse16")
+        mask = r.integers(0, 2, size=12)
+        packed = np.packbits(mask, bitorder="little")
+        nz = rnd(r.uniform(-1, 1, size=int(mask.sum())))
+        p.opset = "ios17"
+        p.input("x", (3, 4))
+        attr_op(p, "constexpr_sparse_to_dense", "w", (3, 4),
+                {"mask": T("uint8", [len(packed)], packed), "nonzero_data": T(p.dt, [len(nz)], nz),
+                 "shape": T("uint32", [2], [3, 4])})
+        p.one("add", "y", (3, 4), x=V("x"), y=V("w"))
+        x = rand(r, (3, 4))
+        w = np.zeros(12)
+        w[mask == 1] = nz
+        return [("x", "f", x)], [("y", "f", rnd(x + w.reshape(3, 4)))]
+    both("constexpr", "sparse_to_dense_ios16_packed", build_sparse)
+
+
 def main():
     gen_binary()
     gen_unary()
@@ -1034,6 +1073,7 @@ def main():
     gen_attention()
     gen_constexpr()
     gen_more()
+    gen_constexpr_ios16()
     os.makedirs(OUT, exist_ok=True)
     total = 0
     for family, cases in sorted(CASES.items()):
