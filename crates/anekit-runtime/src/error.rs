@@ -109,8 +109,16 @@ impl RuntimeError {
             },
             RuntimeError::State { .. } => "bad_state",
             RuntimeError::Input { .. } => "bad_input",
-            RuntimeError::Exec(anekit_cpu::exec::ExecError::Input { .. }) => "bad_input",
-            RuntimeError::Exec(_) => "eval_failed",
+            RuntimeError::Exec(e) => {
+                use anekit_cpu::exec::ExecError;
+                match e {
+                    ExecError::Input { .. } | ExecError::State { .. } => "bad_input",
+                    ExecError::Weights(_) | ExecError::Constant { .. } => "weights",
+                    ExecError::UnsupportedOp { .. } => "unsupported_op",
+                    ExecError::NoFunction(_) => "invalid_program",
+                    _ => "eval_failed",
+                }
+            }
             RuntimeError::Io { .. } => "io",
         }
     }

@@ -335,6 +335,25 @@ impl Server {
                 })?);
             }
         }
+        match req.get("dims") {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(dims)) => {
+                for (name, n) in dims {
+                    let n = n
+                        .as_u64()
+                        .and_then(|n| usize::try_from(n).ok())
+                        .ok_or_else(|| {
+                            ProtocolError::bad_request(format!("dims[{name:?}] must be a size"))
+                        })?;
+                    options.dims.insert(name.clone(), n);
+                }
+            }
+            Some(_) => {
+                return Err(ProtocolError::bad_request(
+                    "`dims` must be an object of dim name -> size",
+                ));
+            }
+        }
         let model_id = match str_field(req, "model_id")? {
             Some("") => {
                 return Err(ProtocolError::bad_request("`model_id` must not be empty"));
@@ -629,6 +648,43 @@ mod tests {
         assert_eq!(r["model_count"], json!(0));
         assert_eq!(r["backend"], json!("cpu"));
         assert_eq!(r["client"], json!(true));
+    }
+
+    #[test]
+    fn inline_weights_give_the_same_outputs_as_the_model_folder() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/cnn");
+        let mil = std::fs::read_to_string(root.join("model.mil")).unwrap();
+        let weight = std::fs::read(root.join("weights/weight.bin")).unwrap();
+        let image = std::fs::read(root.join("reference/input_image.npy")).unwrap();
+        let s = server(4);
+        let by_path = json!({"cmd": "compile", "model_id": "p",
+            "model_path": root.join("model.mil").display().to_string()});
+        let inline = json!({"cmd": "compile", "model_id": "i", "mil": mil,
+            "weights": {"@model_path/weights/weight.bin": BASE64.encode(&weight)}});
+        let mut results = Vec::new();
+        for (req, id) in [(by_path, "p"), (inline, "i")] {
+            assert_eq!(call(&s, &req.to_string())["ok"], json!(true));
+            assert_eq!(
+                call(&s, &json!({"cmd": "load", "model_id": id}).to_string())["ok"],
+                json!(true)
+            );
+            let eval = json!({"cmd": "eval", "model_id": id,
+                "inputs": {"image": {"npy_base64": BASE64.encode(&image)}}});
+            let r = call(&s, &eval.to_string());
+            assert_eq!(r["ok"], json!(true), "{r}");
+            results.push(r["outputs"][0]["npy_base64"].clone());
+        }
+        assert_eq!(results[0], results[1]);
+        // A weight file the program needs but the request lacks.
+        let missing = json!({"cmd": "compile", "mil": std::fs::read_to_string(root.join("model.mil")).unwrap(),
+            "weights": {}});
+        let r = call(&s, &missing.to_string());
+        assert_eq!(r["error"]["code"], json!("weights"), "{r}");
+        let bad_dims = json!({"cmd": "compile", "mil": RELU, "dims": {"n": -1}});
+        assert_eq!(
+            call(&s, &bad_dims.to_string())["error"]["code"],
+            json!("bad_request")
+        );
     }
 
     #[test]
