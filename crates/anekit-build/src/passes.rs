@@ -26,7 +26,10 @@ pub const PASSES: &[(&str, &str)] = &[
         "reshape-cancel",
         "merge reshape chains; drop reshapes to the same shape",
     ),
-    ("identity", "remove identity ops"),
+    (
+        "identity",
+        "remove identity ops (except those producing function outputs)",
+    ),
     (
         "div-to-mul",
         "real_div by a constant becomes mul by its reciprocal",
@@ -233,6 +236,10 @@ pub fn identity(g: &mut Graph) -> usize {
         let (Some(x), Some(&out)) = (g.nodes[i].arg("x"), g.nodes[i].outputs.first()) else {
             continue;
         };
+        // Identities producing function outputs stay: the M1/M2 form requires them.
+        if g.outputs.contains(&out) {
+            continue;
+        }
         if replace_value(g, out, x) {
             n += 1;
         }

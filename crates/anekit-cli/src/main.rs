@@ -58,6 +58,10 @@ enum Command {
     Run(cmd::run::RunArgs),
     /// Serve compile/load/eval/unload requests as JSON lines (stdio or a Unix socket).
     Serve(cmd::serve::ServeArgs),
+    /// Build a canned model (notes CNN, transformer, bench graphs) as MIL + weights for a chip.
+    Build(cmd::build::BuildArgs),
+    /// Optimise a MIL program (constant folding, fusions, cancellations, ...).
+    Opt(cmd::opt::OptArgs),
 }
 
 fn main() -> ExitCode {
@@ -77,6 +81,8 @@ fn main() -> ExitCode {
         Command::Convert(a) => cmd::convert::run(a, &ctx),
         Command::Run(a) => cmd::run::run(a, &ctx),
         Command::Serve(a) => cmd::serve::run(a, &ctx),
+        Command::Build(a) => cmd::build::run(a, &ctx),
+        Command::Opt(a) => cmd::opt::run(a, &ctx),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,6 +1,7 @@
 //! One module per command family. Each exposes its clap arguments and a `run` function.
 pub mod anec;
 pub mod blob;
+pub mod build;
 pub mod convert;
 pub mod cost;
 pub mod espresso;
@@ -12,6 +13,7 @@ pub mod lint;
 pub mod mil;
 pub mod mil_check;
 pub mod mil_fmt;
+pub mod opt;
 pub mod pbze;
 pub mod run;
 pub mod serve;
