@@ -30,7 +30,8 @@ pub fn parse(src: &str) -> Result<Program, ParseError> {
         generic_lists: 0,
         array_shape: Vec::new(),
         array_counts: Vec::new(),
-        semicolons_left: src.bytes().filter(|&b| b == b';').count(),
+        // memchr's SIMD count: a plain byte loop here cost 7% of parse + validate.
+        semicolons_left: memchr::memchr_iter(b';', src.as_bytes()).count(),
     };
     p.program().map_err(|e| e.into_error(src))
 }
