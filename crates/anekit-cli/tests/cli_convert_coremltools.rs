@@ -36,6 +36,35 @@ fn coremltools_available() -> bool {
     ok
 }
 
+/// A copy of fixture package `name` under `dir`, with the empty item folders its manifest lists
+/// recreated: git keeps no empty folders, so a clean clone lacks `Data/com.apple.CoreML/weights`
+/// of weightless packages, and coremltools refuses a manifest item whose path is missing.
+fn original_copy(name: &str, dir: &Path) -> PathBuf {
+    fn copy_tree(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            let target = to.join(entry.file_name());
+            if entry.file_type().unwrap().is_dir() {
+                copy_tree(&entry.path(), &target);
+            } else {
+                std::fs::copy(entry.path(), &target).unwrap();
+            }
+        }
+    }
+    let copy = dir.join(format!("{name}.mlpackage"));
+    copy_tree(&fixtures().join(format!("{name}.mlpackage")), &copy);
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(copy.join("Manifest.json")).unwrap()).unwrap();
+    for item in manifest["itemInfoEntries"].as_object().unwrap().values() {
+        let path = copy.join("Data").join(item["path"].as_str().unwrap());
+        if !path.exists() {
+            std::fs::create_dir_all(&path).unwrap();
+        }
+    }
+    copy
+}
+
 fn ane(args: &[&std::ffi::OsStr]) {
     let o = Command::new(env!("CARGO_BIN_EXE_ane"))
         .args(args)
@@ -63,6 +92,11 @@ fn packages_written_by_anekit_load_in_coremltools() {
         .collect();
     assert_eq!(names.len(), 8, "fixture list changed: {names:?}");
     let tmp = tempfile::tempdir().unwrap();
+    let originals_dir = tmp.path().join("originals");
+    let originals: Vec<PathBuf> = names
+        .iter()
+        .map(|n| original_copy(n, &originals_dir))
+        .collect();
     let mut written = Vec::new();
     for name in &names {
         let txt = tmp.path().join(format!("{name}_txt"));
@@ -87,11 +121,7 @@ fn packages_written_by_anekit_load_in_coremltools() {
         .arg(root().join("scripts/gen_coreml_fixtures.py"))
         .arg("--verify")
         .args(&written)
-        .args(
-            names
-                .iter()
-                .map(|n| fixtures().join(format!("{n}.mlpackage"))),
-        )
+        .args(&originals)
         .output()
         .unwrap();
     assert!(
@@ -100,7 +130,7 @@ fn packages_written_by_anekit_load_in_coremltools() {
         String::from_utf8_lossy(&out.stderr)
     );
     let loaded: Value = serde_json::from_slice(&out.stdout).unwrap();
-    for (name, pkg) in names.iter().zip(&written) {
+    for ((name, pkg), original) in names.iter().zip(&written).zip(&originals) {
         let got = &loaded[pkg.to_str().unwrap()];
         let want = &expected["fixtures"][name];
         assert_eq!(
@@ -154,7 +184,6 @@ fn packages_written_by_anekit_load_in_coremltools() {
             );
         }
         // coremltools' MIL reader builds the same ops from our package as from its own.
-        let original = fixtures().join(format!("{name}.mlpackage"));
         let theirs = &loaded[original.to_str().unwrap()]["pymil_ops"];
         assert!(theirs.as_array().is_some_and(|a| !a.is_empty()), "{name}");
         assert_eq!(
