@@ -17,6 +17,7 @@ pub mod descriptors;
 pub mod espresso;
 pub mod evidence;
 pub mod objc;
+pub mod probe;
 pub mod runtime;
 pub mod xpc;
 pub mod zin;
