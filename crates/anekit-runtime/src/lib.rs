@@ -29,6 +29,7 @@ pub mod macos;
 pub mod plan;
 pub mod server;
 pub mod source;
+pub mod toolchain;
 
 pub use anekit_cpu::exec::{IoSpec, NamedTensor};
 pub use budget::{BudgetStatus, CompileBudget, DEFAULT_COMPILE_BUDGET};
