@@ -30,6 +30,17 @@ fn xml_escape(s: &str) -> String {
     out
 }
 
+/// A weight size as an axis label: 0.125, 4.5, 128.
+fn axis_mb(mb: f64) -> String {
+    if mb >= 10.0 {
+        format!("{mb:.0}")
+    } else if mb >= 1.0 {
+        format!("{mb:.1}")
+    } else {
+        format!("{mb:.3}")
+    }
+}
+
 /// A "nice" upper bound for an axis: 1, 2 or 5 × 10ⁿ at or above `v`.
 fn nice_ceiling(v: f64) -> f64 {
     if !v.is_finite() || v <= 0.0 {
@@ -99,7 +110,7 @@ pub fn sram_chart(rows: &[SramRow], title: &str) -> String {
             r#"<text class="xtick" x="{:.1}" y="{}" text-anchor="middle">{}</text>"#,
             x(r.weight_mb),
             TOP + plot_h + 16.0,
-            r.weight_mb
+            axis_mb(r.weight_mb)
         );
     }
     let _ = writeln!(
@@ -151,6 +162,13 @@ mod tests {
         assert_eq!(nice_ceiling(10.0), 10.0);
         assert_eq!(nice_ceiling(0.0), 1.0);
         assert_eq!(nice_ceiling(f64::NAN), 1.0);
+    }
+
+    #[test]
+    fn axis_labels() {
+        assert_eq!(axis_mb(0.125), "0.125");
+        assert_eq!(axis_mb(4.5), "4.5");
+        assert_eq!(axis_mb(128.0), "128");
     }
 
     #[test]
