@@ -48,6 +48,8 @@ enum Command {
     /// The ANE knowledge base: descriptor structs, private classes, chips, codes, ...
     #[command(subcommand)]
     Kb(cmd::kb::KbCmd),
+    /// What this machine's ANE stack is and allows (macOS: every probe step; elsewhere: why not).
+    Probe(cmd::probe::ProbeArgs),
     /// Pre-flight lints for a target chip (silent failures, dialect, limits).
     Lint(cmd::lint::LintArgs),
     /// Predicted latency and utilisation per op on a target chip (calibrated cost model).
@@ -78,6 +80,7 @@ fn main() -> ExitCode {
         Command::Kb(c) => cmd::kb::run(c, &ctx),
         Command::Lint(a) => cmd::lint::run(a, &ctx),
         Command::Cost(a) => cmd::cost::run(a, &ctx),
+        Command::Probe(a) => cmd::probe::run(a, &ctx),
         Command::Convert(a) => cmd::convert::run(a, &ctx),
         Command::Run(a) => cmd::run::run(a, &ctx),
         Command::Serve(a) => cmd::serve::run(a, &ctx),

@@ -201,7 +201,7 @@ pub fn macos_plan() -> Vec<ProbeStep> {
         .iter()
         .map(|c| {
             format!(
-                "NSClassFromString(@\"{}\") + respondsToSelector: for its {} members",
+                "objc_getClass(\"{}\") + class_getInstanceMethod/class_getClassMethod for its {} members",
                 c.name,
                 c.members.len()
             )
@@ -259,7 +259,7 @@ pub fn macos_plan() -> Vec<ProbeStep> {
         ProbeStep {
             id: "class_dump",
             what: "Objective-C class/method dump of the ANE frameworks",
-            calls: ["objc_copyClassNamesForImage", "class_copyMethodList (instance and meta class)", "class_copyPropertyList", "method_getTypeEncoding"]
+            calls: ["objc_copyImageNames", "objc_copyClassNamesForImage", "class_copyMethodList (class and metaclass)", "method_getTypeEncoding"]
                 .map(String::from)
                 .to_vec(),
             expected: "AppleNeuralEngine 40+ / 67+ classes; _ANEModel 52 instance methods (unverified counts)".into(),
@@ -561,6 +561,9 @@ pub fn render_text(r: &ProbeReport) -> String {
         }
     }
     // The plan is what a Mac would run; once it ran, the results above replace it.
+    if r.mac.is_none() && !r.plan.is_empty() {
+        s.push_str("on macOS the probe runs these steps:\n");
+    }
     for step in r.plan.iter().filter(|_| r.mac.is_none()) {
         let _ = writeln!(
             s,

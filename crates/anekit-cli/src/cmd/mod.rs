@@ -16,4 +16,5 @@ pub mod mil_fmt;
 pub mod opt;
 pub mod pbze;
 pub mod run;
+pub mod probe;
 pub mod serve;

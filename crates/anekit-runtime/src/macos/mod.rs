@@ -16,6 +16,7 @@ pub mod ane;
 pub mod anecompiler;
 pub mod coreml;
 pub mod espresso;
+pub mod probe;
 
 use crate::plan::nserror::NsErrorInfo;
 use objc2::rc::Retained;
