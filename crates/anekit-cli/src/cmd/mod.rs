@@ -15,6 +15,6 @@ pub mod mil_check;
 pub mod mil_fmt;
 pub mod opt;
 pub mod pbze;
-pub mod run;
 pub mod probe;
+pub mod run;
 pub mod serve;
