@@ -60,6 +60,8 @@ enum Command {
     Run(cmd::run::RunArgs),
     /// Serve compile/load/eval/unload requests as JSON lines (stdio or a Unix socket).
     Serve(cmd::serve::ServeArgs),
+    /// Benchmark a backend: peak throughput, SRAM sweep, dispatch latency (docs/bench.md).
+    Bench(cmd::bench::BenchArgs),
     /// Build a canned model (notes CNN, transformer, bench graphs) as MIL + weights for a chip.
     Build(cmd::build::BuildArgs),
     /// Optimise a MIL program (constant folding, fusions, cancellations, ...).
@@ -84,6 +86,7 @@ fn main() -> ExitCode {
         Command::Convert(a) => cmd::convert::run(a, &ctx),
         Command::Run(a) => cmd::run::run(a, &ctx),
         Command::Serve(a) => cmd::serve::run(a, &ctx),
+        Command::Bench(a) => cmd::bench::run(a, &ctx),
         Command::Build(a) => cmd::build::run(a, &ctx),
         Command::Opt(a) => cmd::opt::run(a, &ctx),
     };

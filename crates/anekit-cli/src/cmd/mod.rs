@@ -1,5 +1,6 @@
 //! One module per command family. Each exposes its clap arguments and a `run` function.
 pub mod anec;
+pub mod bench;
 pub mod blob;
 pub mod build;
 pub mod convert;
