@@ -29,6 +29,9 @@ pub enum EspressoCmd {
     /// Lower a net to a MIL program: writes DIR/model.mil and DIR/weights/weight.bin (fp32),
     /// ready for `ane mil check` and `ane run`. Needs the net's .espresso.shape for input shapes.
     Lower(LowerArgs),
+    /// Run Espresso's plan-build-and-dump on a NeuralNetwork-era .mlmodelc: writes net.plist
+    /// and the companion files ANECompiler reads (macOS; --dry-run prints the plan anywhere).
+    DumpPlist(crate::cmd::toolchain::DumpPlistArgs),
 }
 
 #[derive(clap::Args)]
@@ -61,6 +64,7 @@ pub fn run(cmd: EspressoCmd, ctx: &Ctx) -> CmdResult {
         EspressoCmd::Weights(a) => weights(&open(&a.net)?, ctx),
         EspressoCmd::Diff(a) => diff_cmd(&open(&a.a)?, &open(&a.b)?, ctx),
         EspressoCmd::Lower(a) => lower_cmd(&open(&a.net)?, &a.out, ctx),
+        EspressoCmd::DumpPlist(a) => crate::cmd::toolchain::dump_plist(a, ctx),
     }
 }
 

@@ -21,6 +21,9 @@ pub enum HwxCmd {
     Patch(PatchArgs),
     /// List a generation's register map: every field with its location, width and unit.
     Regs(RegsArgs),
+    /// Compile a net.plist (or an .mlmodelc, dumped with Espresso first) to .hwx with
+    /// ANECompiler (macOS; --dry-run prints the options and flags dictionaries anywhere).
+    Compile(crate::cmd::toolchain::CompileArgs),
 }
 
 #[derive(clap::Args)]
@@ -69,6 +72,7 @@ pub fn run(cmd: HwxCmd, ctx: &Ctx) -> CmdResult {
         HwxCmd::Diff(args) => diff_cmd(args, ctx),
         HwxCmd::Patch(args) => patch_cmd(args, ctx),
         HwxCmd::Regs(args) => regs_cmd(args, ctx),
+        HwxCmd::Compile(args) => crate::cmd::toolchain::compile(args, ctx),
     }
 }
 

@@ -19,3 +19,4 @@ pub mod pbze;
 pub mod probe;
 pub mod run;
 pub mod serve;
+pub mod toolchain;
