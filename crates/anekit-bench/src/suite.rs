@@ -175,6 +175,18 @@ pub fn cases(suite: Suite, sizes: &Sizes) -> Vec<Case> {
     }
 }
 
+/// The dialect used when no chip is asked for.
+pub const DEFAULT_CHIP: &str = "m4";
+
+/// The target when `--chip` is not given: the machine's own chip (`Apple M1` from
+/// `machdep.cpu.brand_string`) when the knowledge base knows its dialect, else [`DEFAULT_CHIP`].
+pub fn default_target(machine_chip: Option<&str>) -> Result<Target, BenchError> {
+    match machine_chip.and_then(|c| Target::chip(c).ok()) {
+        Some(t) => Ok(t),
+        None => Ok(Target::chip(DEFAULT_CHIP)?),
+    }
+}
+
 /// Lower a bench graph to MIL text + inline weights in `target`'s dialect (fp32 I/O with casts
 /// where the dialect allows it, as the published runs on M4; fp16 I/O on M1/M2).
 pub fn lower_case(graph: &BenchGraph, target: &Target) -> Result<ProgramSource, BenchError> {
@@ -207,6 +219,19 @@ mod tests {
             sram.iter()
                 .any(|c| c.channels == 4096 && c.weight_mb() == 32.0)
         );
+    }
+
+    #[test]
+    fn default_target_is_the_machines_chip_when_known() {
+        let m1 = default_target(Some("Apple M1")).unwrap();
+        assert_eq!(m1.chip, "M1");
+        assert_eq!(m1.dialect.program_version, "1.0");
+        assert!(!m1.dialect.fp32_io);
+        let m4max = default_target(Some("Apple M4 Max")).unwrap();
+        assert_eq!(m4max.dialect.program_version, "1.3");
+        for other in [None, Some("AMD EPYC 7B13 64-Core Processor"), Some("")] {
+            assert_eq!(default_target(other).unwrap().chip, "M4", "{other:?}");
+        }
     }
 
     #[test]

@@ -24,9 +24,10 @@ pub struct BenchArgs {
     #[arg(long)]
     pub quick: bool,
     /// The chip whose MIL dialect the graphs are lowered to (m1, m2: program 1.0 with fp16
-    /// I/O; m4, m5: program 1.3 with fp32 I/O and casts; any chip of `ane kb chips`).
-    #[arg(long, default_value = "m4")]
-    pub chip: String,
+    /// I/O; m4, m5: program 1.3 with fp32 I/O and casts; any chip of `ane kb`). Default: this
+    /// Mac's chip when the knowledge base knows it, else m4.
+    #[arg(long)]
+    pub chip: Option<String>,
     /// Also write the JSON results (schemas/bench.schema.json) to this file.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -69,7 +70,12 @@ pub fn run(args: BenchArgs, ctx: &Ctx) -> CmdResult {
             "--plot needs the sram suite (use --suite sram or --suite all)"
         ));
     }
-    let target = Target::chip(&args.chip).map_err(|e| miette!("--chip: {e}"))?;
+    let system = anekit_bench::system::current();
+    let target = match &args.chip {
+        Some(chip) => Target::chip(chip).map_err(|e| miette!("--chip: {e}"))?,
+        None => anekit_bench::suite::default_target(system.chip.as_deref())
+            .map_err(|e| miette!("{e}"))?,
+    };
     let name = match args.backend {
         BackendArg::Cpu => "cpu",
         BackendArg::Ane => "ane",
@@ -88,7 +94,7 @@ pub fn run(args: BenchArgs, ctx: &Ctx) -> CmdResult {
     }
     let context = RunContext {
         timestamp: anekit_bench::system::now_utc(),
-        system: anekit_bench::system::current(),
+        system,
         backend_reason: selection.reason.clone(),
     };
     let result = anekit_bench::run(
