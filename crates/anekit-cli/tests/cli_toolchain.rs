@@ -206,6 +206,41 @@ fn hwx_compile_dry_run_on_a_model_chains_dump_and_compile() {
         json!({"TargetArchitecture": "h14"})
     );
     assert_eq!(v["plan"]["compile"]["target_evidence"], "unverified");
+    assert!(v.get("anec").is_none(), "{v}");
+
+    let assert = ane()
+        .args([
+            "--json",
+            "hwx",
+            "compile",
+            "--dry-run",
+            "-o",
+            "/o/c.hwx",
+            "--anec",
+            "/o/c.anec",
+        ])
+        .arg(&model)
+        .assert()
+        .success();
+    assert_eq!(stdout_json(&assert)["anec"], "/o/c.anec");
+    let text = ane()
+        .args([
+            "hwx",
+            "compile",
+            "--dry-run",
+            "-o",
+            "/o/c.hwx",
+            "--anec",
+            "/o/c.anec",
+        ])
+        .arg(&model)
+        .assert()
+        .success();
+    let text = String::from_utf8(text.get_output().stdout.clone()).unwrap();
+    assert!(
+        text.ends_with("then convert the .hwx to /o/c.anec (ane anec from-hwx)\n"),
+        "{text}"
+    );
 }
 
 #[cfg(not(target_os = "macos"))]

@@ -44,6 +44,9 @@ pub struct CompileArgs {
     /// replaced by `.espresso-ir`).
     #[arg(long)]
     pub ir_dir: Option<PathBuf>,
+    /// Also convert the compiled .hwx to an Asahi Linux .anec here (as `ane anec from-hwx`).
+    #[arg(long, value_name = "FILE.anec")]
+    pub anec: Option<PathBuf>,
     /// Print the plan instead of running it (any OS).
     #[arg(long)]
     pub dry_run: bool,
@@ -102,6 +105,57 @@ fn compile_text(plan: &AneCompilePlan) -> String {
 struct DryRun<'a, T: Serialize> {
     dry_run: bool,
     plan: &'a T,
+    /// `--anec`: where the converted program would go.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    anec: Option<String>,
+}
+
+/// What the compiled file turned out to be: its generation against the target's, and the
+/// `.anec` written from it.
+#[derive(Debug, Serialize)]
+struct HwxCheck {
+    cpusubtype: u32,
+    /// What hwx-td.md §6 gives for the target (only h13 = 4 is verified).
+    expected_cpusubtype: Option<u32>,
+    generation_matches: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    anec: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    anec_bytes: Option<u64>,
+}
+
+/// Parse the compiled `.hwx`, compare its cpusubtype with the target's, and write the
+/// `.anec` when asked.
+fn check_output(
+    hwx_path: &Path,
+    target: CompileTarget,
+    anec: Option<&Path>,
+) -> miette::Result<HwxCheck> {
+    let bytes =
+        std::fs::read(hwx_path).map_err(|e| miette!("cannot read {}: {e}", hwx_path.display()))?;
+    let hwx = anekit_hwx::container::Hwx::parse(&bytes).map_err(|e| {
+        miette!(
+            "{}: the compiler wrote something that is not an .hwx: {e}",
+            hwx_path.display()
+        )
+    })?;
+    let cpusubtype = hwx.header.cpusubtype;
+    let expected = target.hwx_cpusubtype();
+    let mut check = HwxCheck {
+        cpusubtype,
+        expected_cpusubtype: expected,
+        generation_matches: expected.map(|e| e == cpusubtype),
+        anec: None,
+        anec_bytes: None,
+    };
+    if let Some(out) = anec {
+        let file = anekit_hwx::anec::Anec::from_hwx(&hwx)
+            .map_err(|e| miette!("{}: cannot convert to .anec: {e}", hwx_path.display()))?;
+        std::fs::write(out, &file).map_err(|e| miette!("cannot write {}: {e}", out.display()))?;
+        check.anec = Some(out.display().to_string());
+        check.anec_bytes = Some(file.len() as u64);
+    }
+    Ok(check)
 }
 
 pub fn dump_plist(args: DumpPlistArgs, ctx: &Ctx) -> CmdResult {
@@ -111,6 +165,7 @@ pub fn dump_plist(args: DumpPlistArgs, ctx: &Ctx) -> CmdResult {
             &DryRun {
                 dry_run: true,
                 plan: &plan,
+                anec: None,
             },
             || dump_text(&plan),
         );
@@ -137,6 +192,25 @@ struct CompileReport {
     /// The Espresso dump folder, when the input was a model.
     #[serde(skip_serializing_if = "Option::is_none")]
     net_plist: Option<String>,
+    check: HwxCheck,
+}
+
+fn check_text(c: &HwxCheck) -> String {
+    let mut s = match (c.expected_cpusubtype, c.generation_matches) {
+        (Some(e), Some(true)) => format!("cpusubtype {} as expected for the target\n", e),
+        (Some(e), _) => format!(
+            "warning: cpusubtype {} but the target's generation has {e} (hwx-td.md §6; only h13 = 4 is verified)\n",
+            c.cpusubtype
+        ),
+        (None, _) => format!(
+            "cpusubtype {} (no known value for the target)\n",
+            c.cpusubtype
+        ),
+    };
+    if let (Some(p), Some(n)) = (&c.anec, c.anec_bytes) {
+        let _ = writeln!(s, "wrote {p} ({n} bytes)");
+    }
+    s
 }
 
 pub fn compile(args: CompileArgs, ctx: &Ctx) -> CmdResult {
@@ -150,8 +224,9 @@ pub fn compile(args: CompileArgs, ctx: &Ctx) -> CmdResult {
                     &DryRun {
                         dry_run: true,
                         plan: &plan,
+                        anec: anec_text(args.anec.as_deref()),
                     },
-                    || compile_text(&plan),
+                    || with_anec(compile_text(&plan), args.anec.as_deref()),
                 );
             }
             let missing = plan.missing_inputs();
@@ -164,7 +239,8 @@ pub fn compile(args: CompileArgs, ctx: &Ctx) -> CmdResult {
                 ));
             }
             let outcome = toolchain::execute_compile(&plan).map_err(err)?;
-            report(ctx, &outcome, target, None)
+            let check = check_output(&outcome.hwx, target, args.anec.as_deref())?;
+            report(ctx, &outcome, target, None, check)
         }
         CompileInput::EspressoModel => {
             let ir_dir = args
@@ -178,25 +254,46 @@ pub fn compile(args: CompileArgs, ctx: &Ctx) -> CmdResult {
                     &DryRun {
                         dry_run: true,
                         plan: &chain,
+                        anec: anec_text(args.anec.as_deref()),
                     },
                     || {
-                        format!(
-                            "{}then (weight files as the dumped plist lists them)\n{}",
-                            dump_text(&chain.dump),
-                            compile_text(&chain.compile)
+                        with_anec(
+                            format!(
+                                "{}then (weight files as the dumped plist lists them)\n{}",
+                                dump_text(&chain.dump),
+                                compile_text(&chain.compile)
+                            ),
+                            args.anec.as_deref(),
                         )
                     },
                 );
             }
             let (dumped, _plan, outcome) = toolchain::execute_chain(&chain).map_err(err)?;
+            let check = check_output(&outcome.hwx, target, args.anec.as_deref())?;
             report(
                 ctx,
                 &outcome,
                 target,
                 Some(dumped.net_plist.display().to_string()),
+                check,
             )
         }
     }
+}
+
+fn anec_text(anec: Option<&Path>) -> Option<String> {
+    anec.map(|p| p.display().to_string())
+}
+
+fn with_anec(mut text: String, anec: Option<&Path>) -> String {
+    if let Some(p) = anec {
+        let _ = writeln!(
+            text,
+            "then convert the .hwx to {} (ane anec from-hwx)",
+            p.display()
+        );
+    }
+    text
 }
 
 fn report(
@@ -204,12 +301,14 @@ fn report(
     outcome: &toolchain::CompileOutcome,
     target: CompileTarget,
     net_plist: Option<String>,
+    check: HwxCheck,
 ) -> CmdResult {
     let r = CompileReport {
         hwx: outcome.hwx.display().to_string(),
         bytes: outcome.bytes,
         target,
         net_plist,
+        check,
     };
     ctx.emit(&r, || {
         let mut s = String::new();
@@ -221,6 +320,55 @@ fn report(
             "wrote {} ({} bytes, target {})",
             r.hwx, r.bytes, r.target
         );
+        s.push_str(&check_text(&r.check));
         s
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anekit_core::corpus::corpus_dir;
+
+    #[test]
+    fn the_compiled_file_is_checked_against_the_target_and_converted_to_anec() {
+        let Some(dir) = corpus_dir("tinygrad-ane/ops") else {
+            return;
+        };
+        let conv = dir.join("conv.hwx");
+        let tmp = tempfile::tempdir().unwrap();
+        let anec = tmp.path().join("conv.anec");
+        // The staged files are H13 programs (hwx-td.md: cpusubtype 4).
+        let ok = check_output(&conv, CompileTarget::H13, Some(&anec)).unwrap();
+        assert_eq!(ok.cpusubtype, 4);
+        assert_eq!(ok.expected_cpusubtype, Some(4));
+        assert_eq!(ok.generation_matches, Some(true));
+        let written = std::fs::read(&anec).unwrap();
+        assert_eq!(ok.anec_bytes, Some(written.len() as u64));
+        let parsed = anekit_hwx::anec::Anec::parse(&written).unwrap();
+        assert_eq!(parsed.header.td_count, 1);
+        assert_eq!(
+            check_text(&ok),
+            format!(
+                "cpusubtype 4 as expected for the target\nwrote {} ({} bytes)\n",
+                anec.display(),
+                written.len()
+            )
+        );
+
+        let off = check_output(&conv, CompileTarget::H14, None).unwrap();
+        assert_eq!(off.generation_matches, Some(false));
+        assert!(
+            check_text(&off).starts_with("warning: cpusubtype 4 but the target's generation has 5")
+        );
+        let none = check_output(&conv, CompileTarget::T0, None).unwrap();
+        assert_eq!(none.generation_matches, None);
+
+        let bad = tmp.path().join("bad.hwx");
+        std::fs::write(&bad, b"not a mach-o").unwrap();
+        let e = check_output(&bad, CompileTarget::H13, None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("is not an .hwx"), "{e}");
+    }
 }
