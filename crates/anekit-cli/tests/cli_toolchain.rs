@@ -44,7 +44,7 @@ fn dump_plist_dry_run_lists_the_espresso_calls() {
             {"call": "espresso_plan_add_network", "path": net.display().to_string(),
              "storage_type": 65552},
             {"call": "espresso_plan_build"},
-            {"call": "espresso_dump_ir", "dir": "/tmp/ir"},
+            {"call": "espresso_dump_ir", "dir": "/tmp/ir/"},
             {"call": "espresso_plan_destroy"},
             {"call": "espresso_context_destroy"}
         ])

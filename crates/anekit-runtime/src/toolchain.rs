@@ -404,7 +404,8 @@ pub enum EspressoStep {
     EspressoPlanAddNetwork { path: PathBuf, storage_type: u64 },
     /// `int espresso_plan_build(plan)`.
     EspressoPlanBuild,
-    /// `int espresso_dump_ir(plan, char **dir)`: writes `net.plist` and companions into dir.
+    /// `int espresso_dump_ir(plan, char **dir)`: writes `net.plist` and companions into dir
+    /// (given with a trailing `/`).
     EspressoDumpIr { dir: PathBuf },
     /// `espresso_plan_destroy(plan)` (optional symbol).
     EspressoPlanDestroy,
@@ -518,8 +519,10 @@ impl EspressoDumpPlan {
                 storage_type: ESPRESSO_STORAGE_DEFAULT,
             },
             EspressoStep::EspressoPlanBuild,
+            // With a trailing `/`, as the public callers pass it: whether Espresso joins the
+            // file names with a separator of its own is unverified.
             EspressoStep::EspressoDumpIr {
-                dir: out_dir.to_path_buf(),
+                dir: PathBuf::from(folder_string(out_dir)),
             },
             EspressoStep::EspressoPlanDestroy,
             EspressoStep::EspressoContextDestroy,

@@ -206,6 +206,13 @@ fn dump_plan_is_the_tohwx_sequence() {
     );
     let required: Vec<bool> = plan.steps.iter().map(EspressoStep::required).collect();
     assert_eq!(required, [true, true, true, true, true, false, false]);
+    assert_eq!(
+        plan.steps[4],
+        EspressoStep::EspressoDumpIr {
+            dir: PathBuf::from("/ir/")
+        }
+    );
+    assert_eq!(plan.steps[4].render(), "espresso_dump_ir(plan, &\"/ir/\")");
     assert_eq!(plan.net_plist, PathBuf::from("/ir/net.plist"));
     assert_eq!(
         plan.produces,
@@ -323,7 +330,7 @@ fn running_off_macos_is_one_error_naming_what_would_run() {
              it would run: ctx = espresso_create_context(0x2718, -1); plan = \
              espresso_create_plan(ctx, 0); espresso_plan_add_network(plan, \
              \"/m/model.espresso.net\", 0x10010, &network); espresso_plan_build(plan); \
-             espresso_dump_ir(plan, &\"/ir\")",
+             espresso_dump_ir(plan, &\"/ir/\")",
             std::env::consts::OS
         )
     );
