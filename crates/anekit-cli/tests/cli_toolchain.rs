@@ -325,3 +325,29 @@ fn bad_targets_and_ml_program_bundles_are_refused() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_plist_whose_weight_files_are_missing_is_refused_before_compiling() {
+    let Some(dir) = corpus_dir("tinygrad-ane/2_compile") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let plist = tmp.path().join("net.plist");
+    std::fs::copy(dir.join("net.plist"), &plist).unwrap();
+    let assert = ane()
+        .args(["hwx", "compile", "-o"])
+        .arg(tmp.path().join("m.hwx"))
+        .arg(&plist)
+        .assert()
+        .failure();
+    let stderr = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
+    assert_eq!(
+        stderr.trim_end(),
+        format!(
+            "error: {}: the plist names weight files that do not exist: {}, {}",
+            plist.display(),
+            tmp.path().join("model.espresso.weights").display(),
+            tmp.path().join("net.additional.weights").display()
+        )
+    );
+}
