@@ -398,7 +398,7 @@ pub enum EspressoPlatform {
 pub enum EspressoStep {
     /// `void *espresso_create_context(engine, device)`.
     EspressoCreateContext { engine: i64, device: i64 },
-    /// `void *espresso_create_plan(context, flags)`.
+    /// `void *espresso_create_plan(context, flags)`; the flags argument (0) is unverified.
     EspressoCreatePlan { flags: u64 },
     /// `int espresso_plan_add_network(plan, path, storage_type, network_out[2])`.
     EspressoPlanAddNetwork { path: PathBuf, storage_type: u64 },
