@@ -184,3 +184,14 @@ fn executor_is_sync_and_runs_from_threads() {
         }
     });
 }
+
+#[test]
+fn debug_output_summarizes() {
+    let e = exec(RELU).unwrap();
+    let d = format!("{e:?}");
+    assert!(
+        d.starts_with("Executor {") && d.contains("function: \"main\""),
+        "{d}"
+    );
+    assert!(d.contains("runtime_ops: 1"), "{d}");
+}

@@ -146,6 +146,10 @@ struct RunReport {
     model_kind: &'static str,
     function: String,
     backend: &'static str,
+    /// Why this backend, when `--backend` was not `cpu` (e.g. what `auto` fell back from).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    backend_reason: Option<String>,
+    /// `ane` or `exact` on the CPU; `device` on the ane/coreml backends.
     numerics: &'static str,
     weights: WeightsReport,
     inputs: Vec<InputReport>,
@@ -162,26 +166,68 @@ struct Loaded {
     default_function: Option<String>,
 }
 
-pub fn run(args: RunArgs, ctx: &Ctx) -> CmdResult {
-    let backend = match args.backend {
-        Backend::Cpu | Backend::Auto => "cpu",
-        Backend::Ane | Backend::Coreml => {
-            let name = if args.backend == Backend::Ane {
-                "ane"
-            } else {
-                "coreml"
-            };
-            return Err(if cfg!(target_os = "macos") {
-                miette!(
-                    "backend `{name}` is not available in this build yet (anekit-runtime); use --backend cpu"
-                )
-            } else {
-                miette!(
-                    "backend `{name}` needs macOS (it runs on the Neural Engine through Apple's frameworks); use --backend cpu"
-                )
-            });
+/// What evaluates: the CPU executor directly, or a backend of anekit-runtime (ane, coreml).
+enum Engine {
+    Cpu(Box<Executor>),
+    Runtime(Box<dyn anekit_runtime::Model>),
+}
+
+impl Engine {
+    fn inputs(&self) -> Vec<IoSpec> {
+        match self {
+            Engine::Cpu(exec) => exec.inputs(),
+            Engine::Runtime(model) => model.info().inputs,
         }
+    }
+
+    fn evaluate(
+        &mut self,
+        model: &str,
+        inputs: &[NamedTensor],
+        outputs: &mut Vec<NamedTensor>,
+        reading_weights: bool,
+    ) -> miette::Result<()> {
+        match self {
+            Engine::Cpu(exec) => {
+                *outputs = exec
+                    .run(inputs)
+                    .map_err(|e| exec_error(model, e, reading_weights))?;
+                Ok(())
+            }
+            Engine::Runtime(m) => m
+                .evaluate_into(inputs, outputs)
+                .map_err(|e| miette!("{model}: {e}")),
+        }
+    }
+}
+
+/// The backend to use: `None` = the CPU executor; else a runtime backend. The string says why
+/// (for `auto`).
+fn choose_backend(
+    backend: Backend,
+) -> miette::Result<(Option<anekit_runtime::Selection>, Option<String>)> {
+    let name = match backend {
+        Backend::Cpu => return Ok((None, None)),
+        Backend::Auto => "auto",
+        Backend::Ane => "ane",
+        Backend::Coreml => "coreml",
     };
+    let selection = anekit_runtime::select_backend(name, &anekit_runtime::BackendConfig::default())
+        .map_err(|e| miette!("{e}; use --backend cpu"))?;
+    let reason = Some(selection.reason.clone());
+    if selection.backend.kind() == anekit_runtime::BackendKind::Cpu {
+        return Ok((None, reason));
+    }
+    Ok((Some(selection), reason))
+}
+
+pub fn run(args: RunArgs, ctx: &Ctx) -> CmdResult {
+    let (selection, backend_reason) = choose_backend(args.backend)?;
+    if selection.is_some() && args.random_weights.is_some() {
+        return Err(miette!(
+            "--random-weights runs on the cpu backend only; use --backend cpu"
+        ));
+    }
     let loaded = load_model(&args.model, args.weights.as_deref())?;
     let dims = parse_dims(&args.dims)?;
     let has_blobs = loaded.program.blob_constants().next().is_some();
@@ -203,24 +249,53 @@ pub fn run(args: RunArgs, ctx: &Ctx) -> CmdResult {
         },
     };
     let wanted = args.function.clone().or(loaded.default_function.clone());
-    let options = ExecOptions {
-        numerics: args.numerics.numerics(),
-        function: wanted.clone(),
-        dims,
-        random_weights: args.random_weights,
-    };
-    let weights = args
-        .random_weights
-        .is_none()
-        .then(|| Weights::new(&loaded.model_root));
     let function = pick_function(&loaded.program, wanted.as_deref())?;
     let model = args.model.display().to_string();
+    let reading_weights = args.random_weights.is_none();
     let started = Instant::now();
-    let exec = Executor::new(loaded.program, weights, options)
-        .map_err(|e| exec_error(&model, e, args.random_weights.is_none()))?;
+    let (mut engine, backend, numerics) = match selection {
+        None => {
+            let options = ExecOptions {
+                numerics: args.numerics.numerics(),
+                function: wanted,
+                dims,
+                random_weights: args.random_weights,
+            };
+            let weights = reading_weights.then(|| Weights::new(&loaded.model_root));
+            let exec = Executor::new(loaded.program, weights, options)
+                .map_err(|e| exec_error(&model, e, reading_weights))?;
+            (
+                Engine::Cpu(Box::new(exec)),
+                "cpu",
+                args.numerics.numerics().name(),
+            )
+        }
+        Some(selection) => {
+            let mut source = anekit_runtime::ProgramSource::from_path(&args.model)
+                .map_err(|e| miette!("{model}: {e}"))?;
+            source.weights = anekit_runtime::WeightSource::Dir(loaded.model_root.clone());
+            let options = anekit_runtime::CompileOptions {
+                function: wanted,
+                dims,
+                ..Default::default()
+            };
+            let mut compiled = selection
+                .backend
+                .compile(&source, &options)
+                .map_err(|e| miette!("{model}: {e}"))?;
+            compiled.load().map_err(|e| miette!("{model}: {e}"))?;
+            let backend = match selection.backend.kind() {
+                anekit_runtime::BackendKind::Ane => "ane",
+                anekit_runtime::BackendKind::Coreml => "coreml",
+                anekit_runtime::BackendKind::Cpu => "cpu",
+            };
+            // The device computes with its own arithmetic; --numerics is the CPU's.
+            (Engine::Runtime(compiled), backend, "device")
+        }
+    };
     let prepare = started.elapsed();
 
-    let specs = exec.inputs();
+    let specs = engine.inputs();
     let (inputs, input_reports) = gather_inputs(&specs, &args.inputs)?;
 
     let repeat = args.repeat;
@@ -229,9 +304,7 @@ pub fn run(args: RunArgs, ctx: &Ctx) -> CmdResult {
     let mut outputs = Vec::new();
     for _ in 0..repeat {
         let t = Instant::now();
-        outputs = exec
-            .run(&inputs)
-            .map_err(|e| exec_error(&model, e, args.random_weights.is_none()))?;
+        engine.evaluate(&model, &inputs, &mut outputs, reading_weights)?;
         times.push(t.elapsed());
         if let Some(b) = &bar {
             b.inc(1);
@@ -239,6 +312,9 @@ pub fn run(args: RunArgs, ctx: &Ctx) -> CmdResult {
     }
     if let Some(b) = bar {
         b.finish_and_clear();
+    }
+    if let Engine::Runtime(m) = &mut engine {
+        m.unload().map_err(|e| miette!("{model}: {e}"))?;
     }
 
     let mut output_reports = Vec::with_capacity(outputs.len());
@@ -268,7 +344,8 @@ pub fn run(args: RunArgs, ctx: &Ctx) -> CmdResult {
         model_kind: loaded.kind,
         function,
         backend,
-        numerics: args.numerics.numerics().name(),
+        backend_reason,
+        numerics,
         weights: weights_report,
         inputs: input_reports,
         outputs: output_reports,
@@ -809,6 +886,9 @@ fn human(r: &RunReport) -> String {
         "{}: function {}, backend {}, numerics {}\n",
         r.model, r.function, r.backend, r.numerics
     );
+    if let Some(reason) = &r.backend_reason {
+        let _ = writeln!(s, "  backend: {reason}");
+    }
     match (&r.weights.root, r.weights.seed) {
         (Some(root), _) => {
             let _ = writeln!(s, "  weights: read from {root} (@model_path)");
@@ -953,6 +1033,38 @@ mod tests {
         assert_eq!((t.median_ms, t.min_ms), (3.0, 1.0));
         let t = timing(&d(&[4, 1, 3, 10]), 4, Duration::ZERO);
         assert_eq!(t.median_ms, 3.5);
+    }
+
+    /// The runtime path (used for the ane/coreml backends, macOS only) driven through the
+    /// runtime's cpu backend gives what the direct executor path gives.
+    #[test]
+    fn runtime_engine_matches_the_direct_executor() {
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/cnn");
+        let loaded = load_model(&example, None).unwrap();
+        let exec = Executor::new(
+            loaded.program,
+            Some(Weights::new(&loaded.model_root)),
+            ExecOptions::default(),
+        )
+        .unwrap();
+        let mut direct = Engine::Cpu(Box::new(exec));
+        let selection =
+            anekit_runtime::select_backend("cpu", &anekit_runtime::BackendConfig::default())
+                .unwrap();
+        let source = anekit_runtime::ProgramSource::from_path(&example).unwrap();
+        let mut compiled = selection
+            .backend
+            .compile(&source, &anekit_runtime::CompileOptions::default())
+            .unwrap();
+        compiled.load().unwrap();
+        let mut runtime = Engine::Runtime(compiled);
+        assert_eq!(direct.inputs(), runtime.inputs());
+        let (inputs, _) = gather_inputs(&direct.inputs(), &["image=random:3".into()]).unwrap();
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        direct.evaluate("cnn", &inputs, &mut a, true).unwrap();
+        runtime.evaluate("cnn", &inputs, &mut b, true).unwrap();
+        assert_eq!(a.len(), 1);
+        assert_eq!(a, b);
     }
 
     #[test]

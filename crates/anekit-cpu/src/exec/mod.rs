@@ -141,7 +141,6 @@ impl States {
 }
 
 /// A program prepared for repeated evaluation on the CPU.
-#[derive(Debug)]
 pub struct Executor {
     program: Program,
     weights: Option<Weights>,
@@ -156,6 +155,22 @@ pub struct Executor {
     plan: Vec<usize>,
     /// For each entry of `plan`: the runtime values whose last use it is.
     drop_after: Vec<Vec<ValueId>>,
+}
+
+/// A summary: the decoded constants can be megabytes, so they are counted, not printed.
+impl std::fmt::Debug for Executor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Executor")
+            .field("function", &self.function().name)
+            .field("options", &self.options)
+            .field("runtime_ops", &self.plan.len())
+            .field(
+                "prepared_constants",
+                &(self.statics.iter().flatten().count() + self.literals.iter().flatten().count()),
+            )
+            .field("weights", &self.weights.as_ref().map(Weights::root))
+            .finish()
+    }
 }
 
 fn collect_args<'a>(arg: &'a Arg, out: &mut Vec<&'a Arg>) {
