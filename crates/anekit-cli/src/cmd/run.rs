@@ -1,5 +1,5 @@
-//! `ane run MODEL`: evaluate a program (MIL text, an .mlmodelc-style folder, or an .mlpackage)
-//! on a backend — today the CPU reference executor (`anekit_cpu::exec`) — with inputs from
+//! `ane run MODEL`: evaluate a program (MIL text, an .mlmodelc-style folder, an .mlpackage, or
+//! an Espresso net, lowered to MIL by `anekit_espresso::lower`) on a backend — today the CPU reference executor (`anekit_cpu::exec`) — with inputs from
 //! `.npy` files or seeded random values, print per-output statistics and the time per
 //! evaluation, and optionally write every output as `<out>/<name>.npy`. See docs/run.md.
 use crate::{CmdResult, Ctx};
@@ -20,7 +20,8 @@ use std::time::{Duration, Instant};
 #[derive(clap::Args)]
 pub struct RunArgs {
     /// The model: a .mil file, a folder holding model.mil (an .mlmodelc, or examples/<name>),
-    /// or an .mlpackage folder.
+    /// an .mlpackage folder, or an Espresso net (`*.espresso.net`, JSON or PBZE, or a folder
+    /// holding one, such as an .mlmodelc of the NeuralNetwork era).
     pub model: PathBuf,
     /// The folder `@model_path` in BLOBFILE paths stands for (default: the .mil file's folder,
     /// the model folder, or the package's Data/com.apple.CoreML). A `weights/` folder itself is
@@ -131,7 +132,8 @@ struct Timing {
 
 #[derive(Serialize)]
 struct WeightsReport {
-    /// `files` (read from `root`), `random` (seeded), or `none` (the program has no BLOBFILE).
+    /// `files` (read from `root`), `espresso` (the net's .espresso.weights file, `root`, lowered
+    /// to fp32), `random` (seeded), or `none` (the program has no BLOBFILE).
     kind: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     root: Option<String>,
@@ -142,7 +144,7 @@ struct WeightsReport {
 #[derive(Serialize)]
 struct RunReport {
     model: String,
-    /// `mil`, `folder` (model.mil inside) or `mlpackage`.
+    /// `mil`, `folder` (model.mil inside), `mlpackage` or `espresso`.
     model_kind: &'static str,
     function: String,
     backend: &'static str,
@@ -164,6 +166,19 @@ struct Loaded {
     kind: &'static str,
     /// The package description's `defaultFunctionName` (multi-function .mlpackages).
     default_function: Option<String>,
+    /// Set for an Espresso net: `model_root` is then a temporary folder holding the lowered
+    /// program, removed when this is dropped.
+    espresso: Option<LoweredNet>,
+}
+
+/// An Espresso net lowered to MIL for this run.
+struct LoweredNet {
+    /// The lowered program's text (what the runtime backends compile).
+    mil_text: String,
+    /// The net's `.espresso.weights`, when it has one (for the report).
+    weights_file: Option<PathBuf>,
+    /// Holds `model.mil` and `weights/weight.bin`; deleted on drop.
+    _dir: tempfile::TempDir,
 }
 
 /// What evaluates: the CPU executor directly, or a backend of anekit-runtime (ane, coreml).
@@ -237,10 +252,17 @@ pub fn run(args: RunArgs, ctx: &Ctx) -> CmdResult {
             root: None,
             seed: Some(seed),
         },
-        (None, true) => WeightsReport {
-            kind: "files",
-            root: Some(loaded.model_root.display().to_string()),
-            seed: None,
+        (None, true) => match &loaded.espresso {
+            Some(net) => WeightsReport {
+                kind: "espresso",
+                root: net.weights_file.as_ref().map(|p| p.display().to_string()),
+                seed: None,
+            },
+            None => WeightsReport {
+                kind: "files",
+                root: Some(loaded.model_root.display().to_string()),
+                seed: None,
+            },
         },
         (None, false) => WeightsReport {
             kind: "none",
@@ -271,8 +293,14 @@ pub fn run(args: RunArgs, ctx: &Ctx) -> CmdResult {
             )
         }
         Some(selection) => {
-            let mut source = anekit_runtime::ProgramSource::from_path(&args.model)
-                .map_err(|e| miette!("{model}: {e}"))?;
+            let mut source = match &loaded.espresso {
+                Some(net) => anekit_runtime::ProgramSource::from_text(
+                    net.mil_text.clone(),
+                    anekit_runtime::WeightSource::None,
+                ),
+                None => anekit_runtime::ProgramSource::from_path(&args.model)
+                    .map_err(|e| miette!("{model}: {e}"))?,
+            };
             source.weights = anekit_runtime::WeightSource::Dir(loaded.model_root.clone());
             let options = anekit_runtime::CompileOptions {
                 function: wanted,
@@ -437,8 +465,12 @@ fn load_model(path: &Path, weights: Option<&Path>) -> miette::Result<Loaded> {
         }
         let mil = path.join("model.mil");
         if !mil.is_file() {
+            // An .mlmodelc of the NeuralNetwork era holds an Espresso net instead.
+            if anekit_espresso::bundle::find_net(path).is_ok() {
+                return load_espresso(path, weights);
+            }
             return Err(miette!(
-                "{}: a folder model needs model.mil (an .mlmodelc) or Manifest.json (an .mlpackage)",
+                "{}: a folder model needs model.mil (an .mlmodelc), Manifest.json (an .mlpackage) or an *.espresso.net",
                 path.display()
             ));
         }
@@ -448,6 +480,7 @@ fn load_model(path: &Path, weights: Option<&Path>) -> miette::Result<Loaded> {
             model_root: model_root(weights, path),
             kind: "folder",
             default_function: None,
+            espresso: None,
         });
     }
     if path.extension().is_some_and(|e| e == "mlpackage") {
@@ -455,6 +488,9 @@ fn load_model(path: &Path, weights: Option<&Path>) -> miette::Result<Loaded> {
             "{}: an .mlpackage is a folder, this is a file",
             path.display()
         ));
+    }
+    if is_espresso_net(path) {
+        return load_espresso(path, weights);
     }
     let program = load_mil_text(path)?;
     let parent = match path.parent() {
@@ -466,6 +502,61 @@ fn load_model(path: &Path, weights: Option<&Path>) -> miette::Result<Loaded> {
         model_root: model_root(weights, &parent),
         kind: "mil",
         default_function: None,
+        espresso: None,
+    })
+}
+
+/// A `*.espresso.net` file by name, or any file that starts with the PBZE magic (a compressed
+/// net under another name; MIL text never starts with it).
+fn is_espresso_net(path: &Path) -> bool {
+    if path.to_string_lossy().ends_with(".espresso.net") {
+        return true;
+    }
+    let mut magic = [0u8; 4];
+    std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+        .is_ok_and(|()| &magic == b"pbze")
+}
+
+/// Lower an Espresso net (file or folder) to MIL with `anekit_espresso::lower` and write it to
+/// a temporary model folder for the executor's `Weights`, which reads weight files from a
+/// folder. The folder lives as long as the returned `Loaded`.
+fn load_espresso(path: &Path, weights: Option<&Path>) -> miette::Result<Loaded> {
+    if weights.is_some() {
+        return Err(miette!(
+            "{}: --weights does not apply to an Espresso net (its weights are the .espresso.weights file its `storage` key names)",
+            path.display()
+        ));
+    }
+    let bundle = anekit_espresso::Bundle::open(path, anekit_espresso::lzfse::DEFAULT_LIMIT)
+        .map_err(|e| miette!("{e}"))?;
+    let net = bundle.net_path.display().to_string();
+    let lowered = anekit_espresso::lower::lower_bundle(&bundle)
+        .map_err(|e| miette!("{net}: cannot lower the Espresso net to MIL: {e}"))?;
+    let (program, diags) = anekit_ir::build(&lowered.program);
+    let mil_text = lowered.text();
+    if diags.iter().any(|d| d.severity == Severity::Error) {
+        let checked = anekit_ir::check(&mil_text);
+        let file = format!("{net} (as lowered to model.mil)");
+        return Err(first_error(&checked.diagnostics, &file, &mil_text)
+            .unwrap_or_else(|| miette!("{net}: the lowered program does not validate")));
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("anekit-espresso-")
+        .tempdir()
+        .into_diagnostic()
+        .wrap_err("cannot create a temporary folder for the lowered net")?;
+    lowered.write(dir.path()).map_err(|e| miette!("{e}"))?;
+    Ok(Loaded {
+        program,
+        model_root: dir.path().to_path_buf(),
+        kind: "espresso",
+        default_function: None,
+        espresso: Some(LoweredNet {
+            mil_text,
+            weights_file: bundle.weights_path,
+            _dir: dir,
+        }),
     })
 }
 
@@ -581,6 +672,7 @@ fn load_package(path: &Path, weights: Option<&Path>) -> miette::Result<Loaded> {
             .as_ref()
             .map(|d| d.default_function_name.clone())
             .filter(|n| !n.is_empty()),
+        espresso: None,
     })
 }
 
@@ -890,6 +982,12 @@ fn human(r: &RunReport) -> String {
         let _ = writeln!(s, "  backend: {reason}");
     }
     match (&r.weights.root, r.weights.seed) {
+        (Some(root), _) if r.weights.kind == "espresso" => {
+            let _ = writeln!(
+                s,
+                "  weights: read from {root} (Espresso blobs, lowered to an fp32 weight.bin)"
+            );
+        }
         (Some(root), _) => {
             let _ = writeln!(s, "  weights: read from {root} (@model_path)");
         }
