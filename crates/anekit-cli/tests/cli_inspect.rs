@@ -157,3 +157,65 @@ fn mil_syntax_error_names_file_line_and_column() {
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("bad.mil:5:1"), "{err}");
 }
+
+/// An .mlmodelc folder: the file listing plus what anekit-coreml reads of the bundle
+/// (flavour, metadata.json inputs/outputs, the model.mil functions). On coremltools'
+/// `add_model.mlmodelc` from the corpus (members stored flattened, rebuilt in a temp dir).
+#[test]
+fn mlmodelc_summary_has_flavour_schema_and_functions() {
+    let v = json(&["inspect", "examples/cnn"]);
+    assert_eq!(v["modelc"]["flavour"], "mlProgram");
+    assert_eq!(v["modelc"]["functions"][0]["name"], "main");
+    assert_eq!(
+        v["modelc"]["functions"][0]["inputs"][0]["type"],
+        "tensor<fp16, [1, 3, 32, 32]>"
+    );
+    let Some(dir) = anekit_core::corpus::corpus_dir("mil") else {
+        return;
+    };
+    let src = dir.join("apple__coremltools");
+    let pre = "coremltools__modelrunner__ModelRunner__add_model.mlmodelc__";
+    let tmp = tempfile::tempdir().unwrap();
+    let b = tmp.path().join("add_model.mlmodelc");
+    std::fs::create_dir_all(&b).unwrap();
+    for f in ["model.mil", "metadata.json", "coremldata.bin"] {
+        std::fs::copy(src.join(format!("{pre}{f}")), b.join(f)).unwrap();
+    }
+    let bs = b.display().to_string();
+    let v = json(&["inspect", &bs]);
+    assert_eq!(v["kind"], "ml-modelc");
+    let m = &v["modelc"];
+    assert_eq!(m["flavour"], "mlProgram");
+    assert_eq!(m["specification_version"], 7);
+    let names = |k: &str| -> Vec<String> {
+        m[k].as_array()
+            .unwrap()
+            .iter()
+            .map(|e| format!("{} {} {}", e["name"], e["type"], e["shape"]))
+            .collect()
+    };
+    assert_eq!(
+        names("inputs"),
+        [
+            r#""x" "MultiArray (Float16 1 × 10)" "[1, 10]""#,
+            r#""y" "MultiArray (Float16 1 × 10)" "[1, 10]""#
+        ]
+    );
+    assert_eq!(
+        names("outputs"),
+        [r#""var_3" "MultiArray (Float16 1 × 10)" "[1, 10]""#]
+    );
+    let f = &m["functions"][0];
+    assert_eq!(f["opset"], "ios16");
+    assert_eq!(f["statements"], 1);
+    assert_eq!(f["ops"], serde_json::json!([["mul", 1]]));
+    let o = ane().args(["inspect", &bs]).output().unwrap();
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        text.contains("  flavour mlProgram, specification version 7\n")
+            && text.contains(
+                "  function main<ios16>(x: tensor<fp16, [1, 10]>, y: tensor<fp16, [1, 10]>) -> (var_3: tensor<fp16, [1, 10]>): 1 statements\n"
+            ),
+        "{text}"
+    );
+}

@@ -405,3 +405,79 @@ fn invalid_programs_are_refused_with_their_first_diagnostic() {
     let m = mil.display().to_string();
     expect_error(&["run", &m], &["bad.mil:4:", "frobnicate"]);
 }
+
+/// Issue #4 item 5 on a real compiled bundle: coremltools' `add_model.mlmodelc` (model.mil,
+/// metadata.json, coremldata.bin as Apple's compiler wrote them; the corpus stores its members
+/// flattened, so the folder is rebuilt in a temp dir). Its program is `var_3 = mul(x, y)` in
+/// fp16: the product of two fp16 values is exact in f32, so each output element must equal
+/// `f16(x·y)` exactly.
+#[test]
+fn a_real_mlmodelc_runs_and_multiplies_exactly() {
+    let Some(dir) = anekit_core::corpus::corpus_dir("mil") else {
+        return;
+    };
+    let src = dir.join("apple__coremltools");
+    let pre = "coremltools__modelrunner__ModelRunner__add_model.mlmodelc__";
+    let tmp = tempfile::tempdir().unwrap();
+    let b = tmp.path().join("add_model.mlmodelc");
+    std::fs::create_dir_all(&b).unwrap();
+    for f in ["model.mil", "metadata.json", "coremldata.bin"] {
+        std::fs::copy(src.join(format!("{pre}{f}")), b.join(f)).unwrap();
+    }
+    let f16s = |v: &[f32]| {
+        v.iter()
+            .map(|&x| half::f16::from_f32(x))
+            .collect::<Vec<_>>()
+    };
+    let x = f16s(&[0.5, -1.25, 3.0, 1e-3, 65504.0, -2.0, 0.1, 7.0, -0.0, 1.5]);
+    let y = f16s(&[2.0, 4.0, -0.3, 1e-3, 2.0, -2.5, 0.1, 1.0 / 3.0, 5.0, 1.5]);
+    for (name, v) in [("x", &x), ("y", &y)] {
+        let data = TensorData::F16(v.clone());
+        std::fs::write(
+            tmp.path().join(format!("{name}.npy")),
+            write_npy(&[1, 10], &data).unwrap(),
+        )
+        .unwrap();
+    }
+    let out = tmp.path().join("out");
+    let o = ane()
+        .arg("run")
+        .arg(&b)
+        .arg("--input")
+        .arg(format!("x={}", tmp.path().join("x.npy").display()))
+        .arg("--input")
+        .arg(format!("y={}", tmp.path().join("y.npy").display()))
+        .arg("--out")
+        .arg(&out)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["model_kind"], "folder");
+    assert_eq!(v["outputs"][0]["name"], "var_3");
+    let (shape, got) = npy(&out.join("var_3.npy"));
+    assert_eq!(shape, [1, 10]);
+    let want: Vec<half::f16> = x
+        .iter()
+        .zip(&y)
+        .map(|(a, b)| half::f16::from_f32(a.to_f32() * b.to_f32()))
+        .collect();
+    let TensorData::F16(got) = got else {
+        panic!("var_3 is not fp16")
+    };
+    // Bitwise, so that -0 and +inf (65504·2 overflows) are checked too.
+    let bits = |v: &[half::f16]| v.iter().map(|h| h.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&got), bits(&want));
+    assert!(got[4].is_infinite() && got[8].to_bits() == 0x8000);
+    // A wrong dtype for `y` is a one-line error naming it.
+    let wrong = tmp.path().join("y32.npy");
+    let data = TensorData::F32(vec![1.0; 10]);
+    std::fs::write(&wrong, write_npy(&[1, 10], &data).unwrap()).unwrap();
+    let bs = b.display().to_string();
+    let wy = format!("y={}", wrong.display());
+    expect_error(
+        &["run", &bs, "--input", "x=random", "--input", &wy],
+        &["input `y`", "fp16"],
+    );
+}

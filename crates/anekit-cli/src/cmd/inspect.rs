@@ -385,7 +385,77 @@ fn inspect_npy(path: &Path, bytes: &[u8], ctx: &Ctx) -> CmdResult {
 struct FolderSummary {
     folder: String,
     kind: Kind,
+    /// For an .mlmodelc: what anekit-coreml reads of it (besides the file listing).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    modelc: Option<ModelcSummary>,
     files: Vec<FolderEntry>,
+}
+
+/// An .mlmodelc as `anekit_coreml::MlModelc` reads it: the flavour, the metadata.json
+/// inputs/outputs, and the model.mil functions (ML Program era).
+#[derive(Serialize)]
+struct ModelcSummary {
+    /// `mlProgram`, `neuralNetwork (Espresso)`, `pipeline` or `unknown`.
+    flavour: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    specification_version: Option<i64>,
+    inputs: Vec<SchemaSummary>,
+    outputs: Vec<SchemaSummary>,
+    functions: Vec<FunctionSummary>,
+    /// Why the bundle could not be read (the listing is still given).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+#[derive(Serialize)]
+struct SchemaSummary {
+    name: String,
+    #[serde(rename = "type")]
+    ty: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shape: Option<String>,
+}
+
+fn summarise_modelc(path: &Path) -> ModelcSummary {
+    let c = match anekit_coreml::MlModelc::open(path) {
+        Ok(c) => c,
+        Err(e) => {
+            return ModelcSummary {
+                flavour: "unknown".into(),
+                specification_version: None,
+                inputs: Vec::new(),
+                outputs: Vec::new(),
+                functions: Vec::new(),
+                error: Some(e.to_string()),
+            };
+        }
+    };
+    let md = c.metadata.as_ref().and_then(|m| m.first());
+    let schema = |entries: Option<&Vec<anekit_coreml::mlmodelc::SchemaEntry>>| {
+        entries
+            .map(|v| {
+                v.iter()
+                    .map(|e| SchemaSummary {
+                        name: e.name.clone(),
+                        ty: e.formatted_type.clone().unwrap_or_else(|| e.kind.clone()),
+                        shape: e.shape.clone(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    ModelcSummary {
+        flavour: c.flavour.clone(),
+        specification_version: md.and_then(|m| m.specification_version),
+        inputs: schema(md.map(|m| &m.input_schema)),
+        outputs: schema(md.map(|m| &m.output_schema)),
+        functions: c
+            .program
+            .as_ref()
+            .map(|p| p.functions.iter().map(summarise_function).collect())
+            .unwrap_or_default(),
+        error: None,
+    }
 }
 
 #[derive(Serialize)]
@@ -406,10 +476,44 @@ fn inspect_folder(path: &Path, kind: Kind, ctx: &Ctx) -> CmdResult {
     let summary = FolderSummary {
         folder: path.display().to_string(),
         kind,
+        modelc: (kind == Kind::MlModelc).then(|| summarise_modelc(path)),
         files,
     };
     ctx.emit(&summary, || {
         let mut out = format!("{}: {}\n", summary.folder, kind.describe());
+        if let Some(m) = &summary.modelc {
+            let version = m
+                .specification_version
+                .map(|v| format!(", specification version {v}"))
+                .unwrap_or_default();
+            let _ = writeln!(out, "  flavour {}{version}", m.flavour);
+            if let Some(e) = &m.error {
+                let _ = writeln!(out, "  not readable as a Core ML bundle: {e}");
+            }
+            for (dir, entries) in [("input ", &m.inputs), ("output", &m.outputs)] {
+                for e in entries {
+                    let shape = e.shape.as_deref().unwrap_or("?");
+                    let _ = writeln!(out, "  {dir} {} {} {shape}", e.name, e.ty);
+                }
+            }
+            for f in &m.functions {
+                let sig = |v: &[ValueSummary]| {
+                    v.iter()
+                        .map(|v| format!("{}: {}", v.name, v.ty))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                let _ = writeln!(
+                    out,
+                    "  function {}<{}>({}) -> ({}): {} statements",
+                    f.name,
+                    f.opset,
+                    sig(&f.inputs),
+                    sig(&f.outputs),
+                    f.statements
+                );
+            }
+        }
         for f in &summary.files {
             let _ = writeln!(
                 out,
