@@ -195,3 +195,77 @@ fn debug_output_summarizes() {
     );
     assert!(d.contains("runtime_ops: 1"), "{d}");
 }
+
+#[test]
+fn declared_tensors_above_the_element_limit_are_refused_before_allocating() {
+    // A hostile program: a 2^40-element BLOBFILE constant under --random-weights would
+    // otherwise be allocated while preparing.
+    let huge = r#"program(1.3)
+{
+    func main<ios18>(tensor<fp16, [2]> x) {
+            tensor<fp16, [1048576, 1048576]> w = const()[name = string("w"), val = tensor<fp16, [1048576, 1048576]>(BLOBFILE(path = string("@model_path/weights/weight.bin"), offset = uint64(64)))];
+            tensor<fp16, [2]> y = relu(x = x)[name = string("y")];
+        } -> (y);
+}"#;
+    let program = anekit_ir::check(huge).program.unwrap();
+    let options = ExecOptions {
+        random_weights: Some(1),
+        ..ExecOptions::default()
+    };
+    let err = Executor::new(program, None, options).unwrap_err();
+    match &err {
+        ExecError::TooLarge {
+            value,
+            elements,
+            limit,
+            ..
+        } => {
+            assert_eq!(value, "w");
+            assert_eq!(*elements, 1u128 << 40);
+            assert_eq!(*limit, anekit_cpu::exec::DEFAULT_MAX_ELEMENTS);
+        }
+        other => panic!("{other}"),
+    }
+    assert_eq!(
+        err.to_string(),
+        "`w` declares 1099511627776 elements (tensor<fp16, [1048576, 1048576]>), above the executor's limit of 268435456"
+    );
+
+    // The limit is the caller's: 6 elements pass at 6 and fail at 5 (RELU's x is [2, 3]).
+    let with_limit = |max| {
+        let program = anekit_ir::check(RELU).program.unwrap();
+        Executor::new(
+            program,
+            None,
+            ExecOptions {
+                max_elements: Some(max),
+                ..ExecOptions::default()
+            },
+        )
+    };
+    assert!(with_limit(6).is_ok());
+    assert!(matches!(
+        with_limit(5).unwrap_err(),
+        ExecError::TooLarge {
+            elements: 6,
+            limit: 5,
+            ..
+        }
+    ));
+
+    // Unknown input dims fixed by --dim count as well.
+    let dynamic = r#"program(1.3)
+{
+    func main<ios18>(tensor<fp16, [?, 3]> x) {
+            tensor<fp16, [?, 3]> y = relu(x = x)[name = string("y")];
+        } -> (y);
+}"#;
+    let program = anekit_ir::check(dynamic).program.unwrap();
+    let mut options = ExecOptions::default();
+    options.dims.insert("x:0".into(), 1 << 30);
+    let err = Executor::new(program, None, options).unwrap_err();
+    assert!(
+        matches!(&err, ExecError::TooLarge { value, elements, .. } if value == "x" && *elements == 3u128 << 30),
+        "{err}"
+    );
+}

@@ -87,6 +87,7 @@ impl Backend for CpuBackend {
                 function: Some(io.name.clone()),
                 dims: options.dims.clone(),
                 random_weights: options.random_weights,
+                ..ExecOptions::default()
             },
         )?;
         Ok(Box::new(CpuModel {

@@ -116,6 +116,7 @@ impl RuntimeError {
                     ExecError::Weights(_) | ExecError::Constant { .. } => "weights",
                     ExecError::UnsupportedOp { .. } => "unsupported_op",
                     ExecError::NoFunction(_) => "invalid_program",
+                    ExecError::TooLarge { .. } => "too_large",
                     _ => "eval_failed",
                 }
             }

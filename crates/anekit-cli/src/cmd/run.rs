@@ -282,6 +282,7 @@ pub fn run(args: RunArgs, ctx: &Ctx) -> CmdResult {
                 function: wanted,
                 dims,
                 random_weights: args.random_weights,
+                ..ExecOptions::default()
             };
             let weights = reading_weights.then(|| Weights::new(&loaded.model_root));
             let exec = Executor::new(loaded.program, weights, options)

@@ -50,7 +50,16 @@ pub struct ExecOptions {
     /// `Some(seed)`: BLOBFILE constants are replaced by seeded random values of their declared
     /// type and shape (no weight files are opened). `None`: weights are read.
     pub random_weights: Option<u64>,
+    /// The most elements any one tensor the program declares may hold; `None` =
+    /// [`DEFAULT_MAX_ELEMENTS`]. Checked before anything is allocated, so a hostile program
+    /// (huge declared shapes, huge BLOBFILE constants under `--random-weights`) is refused
+    /// instead of exhausting memory — `ane serve` runs programs it did not write.
+    pub max_elements: Option<u64>,
 }
+
+/// Default per-tensor element limit: 2^28 elements (1 GiB as f32). Real ANE programs stay far
+/// below it (the SRAM is tens of MB; a 32k × 4096 embedding is 2^27).
+pub const DEFAULT_MAX_ELEMENTS: u64 = 1 << 28;
 
 /// A tensor crossing the executor's boundary (inputs, outputs, states).
 #[derive(Debug, Clone, PartialEq)]
@@ -103,6 +112,14 @@ pub enum ExecError {
     /// A state passed to [`Executor::run_with_states`] does not match its declaration.
     #[error("state `{name}`: {reason}")]
     State { name: String, reason: String },
+    /// A declared tensor above [`ExecOptions::max_elements`].
+    #[error("`{value}` declares {elements} elements ({ty}), above the executor's limit of {limit}")]
+    TooLarge {
+        value: String,
+        ty: String,
+        elements: u128,
+        limit: u64,
+    },
 }
 
 /// The values of a function's `state<...>` inputs, carried across evaluations (KV caches).
@@ -241,6 +258,7 @@ impl Executor {
                 .ok_or_else(|| ExecError::NoFunction("main".into()))?,
         };
         let f = &program.functions[func];
+        check_sizes(&program, f, &options)?;
         let numerics = options.numerics;
         let random = options.random_weights;
         let w = if random.is_some() {
@@ -406,11 +424,7 @@ impl Executor {
     }
 
     fn dim_override(&self, input: &str, axis: usize) -> Option<usize> {
-        let d = &self.options.dims;
-        d.get(&format!("{input}:{axis}"))
-            .or_else(|| d.get(input))
-            .or_else(|| d.get("?"))
-            .copied()
+        dim_value(&self.options.dims, input, axis)
     }
 
     fn spec(&self, id: ValueId, is_input: bool) -> Option<IoSpec> {
@@ -795,6 +809,73 @@ fn tensor_type(ty: &Type) -> Option<Cow<'_, TensorType>> {
         ))),
         _ => None,
     }
+}
+
+/// Refuse declared tensors above the element limit before any constant is decoded or any op
+/// runs. Dims fixed by `--dim` count too; dims still unknown are checked where inputs arrive.
+fn check_sizes(program: &Program, f: &Function, options: &ExecOptions) -> Result<(), ExecError> {
+    let limit = options.max_elements.unwrap_or(DEFAULT_MAX_ELEMENTS);
+    let declared = |ty: &Type| -> Option<u128> {
+        let t = match ty {
+            Type::State(inner) => inner.tensor()?,
+            other => other.tensor()?,
+        };
+        t.shape.iter().try_fold(1u128, |acc, d| {
+            d.known().map(|n| acc.saturating_mul(u128::from(n)))
+        })
+    };
+    let too_large = |value: String, ty: &Type, elements: u128| ExecError::TooLarge {
+        value,
+        ty: ty.to_string(),
+        elements,
+        limit,
+    };
+    for v in &f.values {
+        if let Some(n) = declared(&v.ty)
+            && n > u128::from(limit)
+        {
+            return Err(too_large(v.name.clone(), &v.ty, n));
+        }
+    }
+    for (i, c) in program.constants.iter().enumerate() {
+        if let Some(n) = declared(&c.ty)
+            && n > u128::from(limit)
+        {
+            return Err(too_large(format!("constant #{i}"), &c.ty, n));
+        }
+    }
+    let io = |name: &str, ty: &Type| -> Result<(), ExecError> {
+        let Some(t) = ty.tensor() else { return Ok(()) };
+        let mut n = 1u128;
+        for (axis, d) in t.shape.iter().enumerate() {
+            let d = match d.known() {
+                Some(d) => d as u128,
+                None => match dim_value(&options.dims, name, axis) {
+                    Some(d) => d as u128,
+                    None => return Ok(()),
+                },
+            };
+            n = n.saturating_mul(d);
+        }
+        if n > u128::from(limit) {
+            return Err(too_large(name.to_owned(), ty, n));
+        }
+        Ok(())
+    };
+    for v in &f.inputs {
+        if let Some(val) = f.value(*v) {
+            io(&val.name, &val.ty)?;
+        }
+    }
+    Ok(())
+}
+
+/// The `--dim` value for one unknown input dim; the most specific key wins.
+fn dim_value(dims: &BTreeMap<String, usize>, input: &str, axis: usize) -> Option<usize> {
+    dims.get(&format!("{input}:{axis}"))
+        .or_else(|| dims.get(input))
+        .or_else(|| dims.get("?"))
+        .copied()
 }
 
 fn value_name(f: &Function, id: Option<&ValueId>) -> String {
