@@ -166,7 +166,15 @@ impl<D: AneDriver> AneBackend<D> {
             .hex_identifier(&handle)
             .map_err(|e| e.into_runtime(Stage::Describe))?;
         let layout = TempLayout::new(&driver.temp_root(), &hex_id, &weights)?;
-        layout.write(mil, &weights)?;
+        // Take a share of the directory before writing it, so that an identical model dropped
+        // meanwhile cannot delete it under us; the share is released in `Drop`.
+        live_dirs::retain(&layout.dir);
+        if let Err(e) = layout.write(mil, &weights) {
+            if live_dirs::release(&layout.dir) {
+                let _ = layout.remove();
+            }
+            return Err(e);
+        }
         let mut model = AneModel {
             driver: Arc::clone(driver),
             budget: self.budget.clone(),
@@ -229,7 +237,7 @@ struct Loaded<D: AneDriver> {
 }
 
 /// A program compiled for the Neural Engine. Dropping it unloads it and deletes its temp
-/// directory.
+/// directory once no other live model of the same program uses it.
 pub struct AneModel<D: AneDriver> {
     driver: Arc<D>,
     budget: CompileBudget,
@@ -471,10 +479,50 @@ impl<D: AneDriver> Model for AneModel<D> {
 
 impl<D: AneDriver> Drop for AneModel<D> {
     fn drop(&mut self) {
-        if self.loaded.take().is_some() {
+        if let Some(io) = self.loaded.take() {
+            // Unload first, then release the surfaces and the request (the reference order).
             let _ = self.driver.unload(&self.handle, self.options.qos);
+            drop(io);
         }
-        let _ = self.layout.remove();
+        if live_dirs::release(&self.layout.dir) {
+            let _ = self.layout.remove();
+        }
+    }
+}
+
+/// Identical programs share one temp directory (same `hexStringIdentifier`, private-api.md
+/// §6), so a directory is deleted only when the last model using it in this process goes.
+mod live_dirs {
+    use std::collections::HashMap;
+    use std::path::{Path, PathBuf};
+    use std::sync::{Mutex, OnceLock};
+
+    fn table() -> &'static Mutex<HashMap<PathBuf, usize>> {
+        static TABLE: OnceLock<Mutex<HashMap<PathBuf, usize>>> = OnceLock::new();
+        TABLE.get_or_init(Default::default)
+    }
+
+    pub(super) fn retain(dir: &Path) {
+        if let Ok(mut t) = table().lock() {
+            *t.entry(dir.to_path_buf()).or_insert(0) += 1;
+        }
+    }
+
+    /// Drop one share; true when it was the last one.
+    pub(super) fn release(dir: &Path) -> bool {
+        let Ok(mut t) = table().lock() else {
+            return false;
+        };
+        match t.get_mut(dir) {
+            Some(n) if *n > 1 => {
+                *n -= 1;
+                false
+            }
+            _ => {
+                t.remove(dir);
+                true
+            }
+        }
     }
 }
 

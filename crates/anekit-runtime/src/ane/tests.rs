@@ -385,3 +385,22 @@ fn planning_failures_cost_no_compile() {
     assert_eq!(err.code(), "unsupported_io");
     assert_eq!(r.backend.budget().used, 1);
 }
+
+#[test]
+fn identical_programs_share_the_temp_directory_until_the_last_is_dropped() {
+    let r = rig(10);
+    let a = r
+        .backend
+        .compile_model(&source(), &CompileOptions::default())
+        .unwrap();
+    let b = r
+        .backend
+        .compile_model(&source(), &CompileOptions::default())
+        .unwrap();
+    assert_eq!(a.temp_layout().dir, b.temp_layout().dir);
+    let dir = a.temp_layout().dir.clone();
+    drop(a);
+    assert!(dir.join("model.mil").is_file(), "still used by b");
+    drop(b);
+    assert!(!dir.exists());
+}
