@@ -381,6 +381,7 @@ impl<D: AneDriver> Model for AneModel<D> {
             program_handle: self.driver.program_handle(&self.handle),
             from_cache: self.from_cache,
             attempts,
+            compute_plan: None,
         })
     }
 

@@ -149,6 +149,7 @@ impl Model for CpuModel {
             program_handle: None,
             from_cache: false,
             attempts: 1,
+            compute_plan: None,
         })
     }
 

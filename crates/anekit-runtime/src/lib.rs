@@ -22,6 +22,7 @@
 
 pub mod ane;
 pub mod budget;
+pub mod compute_plan;
 pub mod cpu;
 pub mod error;
 #[cfg(target_os = "macos")]
@@ -33,6 +34,7 @@ pub mod toolchain;
 
 pub use anekit_cpu::exec::{IoSpec, NamedTensor};
 pub use budget::{BudgetStatus, CompileBudget, DEFAULT_COMPILE_BUDGET};
+pub use compute_plan::{ComputePlan, OpPlacement};
 pub use error::{RuntimeError, Stage};
 pub use source::{ProgramSource, WeightSource};
 
@@ -117,7 +119,8 @@ impl ComputeUnits {
 /// Options of the `ane` backend.
 #[derive(Debug, Clone, Serialize)]
 pub struct AneOptions {
-    /// Quality of service for compile/load/evaluate/unload; every known client passes 21.
+    /// Quality of service for compile/load/evaluate/unload; every known client passes 21
+    /// ([`plan::parse_qos`] reads names and numbers).
     pub qos: u32,
     pub eval_path: EvalPath,
     /// The chip generation (`h13`, `h16`, ...) when known; decides the MIL dialect rules.
@@ -217,6 +220,9 @@ pub struct LoadInfo {
     pub from_cache: bool,
     /// Load attempts made (the ANE backend retries once by default).
     pub attempts: u32,
+    /// `coreml`: where Core ML plans to run each op (`MLComputePlan`), or why it cannot say.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compute_plan: Option<ComputePlan>,
 }
 
 /// A compiled program of one backend.
@@ -292,6 +298,9 @@ pub struct Selection {
     pub backend: Arc<dyn Backend>,
     /// Why this backend: what `auto` tried and why it fell back, or that it was asked for.
     pub reason: String,
+    /// Chosen by `auto`: a failure to compile or load on it falls back to the CPU
+    /// ([`compile_and_load`]).
+    pub auto: bool,
 }
 
 impl fmt::Debug for Selection {
@@ -299,6 +308,7 @@ impl fmt::Debug for Selection {
         f.debug_struct("Selection")
             .field("backend", &self.backend.kind())
             .field("reason", &self.reason)
+            .field("auto", &self.auto)
             .finish()
     }
 }
@@ -312,26 +322,84 @@ pub fn select_backend(name: &str, config: &BackendConfig) -> Result<Selection, R
         "cpu" => Ok(Selection {
             backend: cpu(),
             reason: "cpu requested".into(),
+            auto: false,
         }),
         "ane" => Ok(Selection {
             backend: open_ane(config)?,
             reason: "ane requested".into(),
+            auto: false,
         }),
         "coreml" => Ok(Selection {
             backend: open_coreml(config)?,
             reason: "coreml requested".into(),
+            auto: false,
         }),
         "auto" => Ok(match open_ane(config) {
             Ok(backend) => Selection {
                 backend,
                 reason: "auto: AppleNeuralEngine.framework loaded".into(),
+                auto: true,
             },
             Err(e) => Selection {
                 backend: cpu(),
                 reason: format!("auto: using cpu because {e}"),
+                auto: true,
             },
         }),
         other => Err(RuntimeError::UnknownBackend(other.to_string())),
+    }
+}
+
+/// What [`compile_and_load`] gives.
+pub enum Prepared {
+    /// Compiled and loaded on the selected backend.
+    Ready {
+        model: Box<dyn Model>,
+        load: LoadInfo,
+    },
+    /// `auto` chose a device backend and a step failed there: run on the CPU, for this reason.
+    Fallback { reason: String },
+}
+
+impl fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Prepared::Ready { load, .. } => f.debug_struct("Ready").field("load", load).finish(),
+            Prepared::Fallback { reason } => {
+                f.debug_struct("Fallback").field("reason", reason).finish()
+            }
+        }
+    }
+}
+
+/// Compile and load `source` on the selected backend. When `auto` picked a device backend,
+/// a failure of either step is not an error: the CPU stays the default, and
+/// [`Prepared::Fallback`] carries the reason (backend, step and error) for the caller to show.
+pub fn compile_and_load(
+    selection: &Selection,
+    source: &ProgramSource,
+    options: &CompileOptions,
+) -> Result<Prepared, RuntimeError> {
+    let backend = &selection.backend;
+    let fallback = |step: &str, e: RuntimeError| -> Result<Prepared, RuntimeError> {
+        if selection.auto && backend.kind() != BackendKind::Cpu {
+            Ok(Prepared::Fallback {
+                reason: format!(
+                    "auto: using cpu because {step} on {} failed: {e}",
+                    backend.kind()
+                ),
+            })
+        } else {
+            Err(e)
+        }
+    };
+    let mut model = match backend.compile(source, options) {
+        Ok(model) => model,
+        Err(e) => return fallback("compile", e),
+    };
+    match model.load() {
+        Ok(load) => Ok(Prepared::Ready { model, load }),
+        Err(e) => fallback("load", e),
     }
 }
 

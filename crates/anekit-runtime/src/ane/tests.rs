@@ -404,3 +404,76 @@ fn identical_programs_share_the_temp_directory_until_the_last_is_dropped() {
     drop(b);
     assert!(!dir.exists());
 }
+
+fn selection(r: Rig, auto: bool) -> (crate::Selection, Arc<Mutex<FakeState>>, tempfile::TempDir) {
+    let Rig {
+        backend,
+        state,
+        _tmp,
+    } = r;
+    let sel = crate::Selection {
+        backend: Arc::new(backend),
+        reason: "test".into(),
+        auto,
+    };
+    (sel, state, _tmp)
+}
+
+#[test]
+fn auto_falls_back_to_cpu_when_compile_or_load_fails_and_says_why() {
+    use crate::{Prepared, compile_and_load};
+    // Compile failure.
+    let (sel, state, _tmp) = selection(rig(10), true);
+    state
+        .lock()
+        .unwrap()
+        .compile_failures
+        .push_back(Some(ns(1, "InvalidMILProgram: bad op")));
+    let Prepared::Fallback { reason } =
+        compile_and_load(&sel, &source(), &CompileOptions::default()).unwrap()
+    else {
+        panic!("expected a fallback");
+    };
+    let compile_err = to_runtime_error(Stage::Compile, Some(&ns(1, "InvalidMILProgram: bad op")));
+    assert_eq!(
+        reason,
+        format!("auto: using cpu because compile on ane failed: {compile_err}")
+    );
+
+    // Load failure (both tries).
+    let mut options = CompileOptions::default();
+    options.ane.load_retry = RetryPolicy::once();
+    state.lock().unwrap().load_failures.push_back(None);
+    let Prepared::Fallback { reason } = compile_and_load(&sel, &source(), &options).unwrap() else {
+        panic!("expected a fallback");
+    };
+    assert_eq!(
+        reason,
+        format!(
+            "auto: using cpu because load on ane failed: {}",
+            to_runtime_error(Stage::Load, None)
+        )
+    );
+
+    // Success: a loaded model.
+    let Prepared::Ready { mut model, load } =
+        compile_and_load(&sel, &source(), &CompileOptions::default()).unwrap()
+    else {
+        panic!("expected a loaded model");
+    };
+    assert_eq!(load.attempts, 1);
+    assert_eq!(model.info().state, crate::ModelState::Loaded);
+    assert_eq!(model.evaluate(&input(|i| i as f32)).unwrap().len(), 1);
+}
+
+#[test]
+fn an_explicitly_chosen_backend_reports_its_failure_instead_of_falling_back() {
+    let (sel, state, _tmp) = selection(rig(10), false);
+    state
+        .lock()
+        .unwrap()
+        .compile_failures
+        .push_back(Some(ns(1, "InvalidMILProgram: bad op")));
+    let err = crate::compile_and_load(&sel, &source(), &CompileOptions::default()).unwrap_err();
+    assert_eq!(err.code(), "compile_failed");
+}

@@ -1,11 +1,13 @@
 //! The `coreml` backend: Core ML's public API with a chosen set of compute units
 //! (private-api.md §15). Compile = write/locate an `.mlpackage` ([`crate::plan::package`]) and
 //! `+[MLModel compileModelAtURL:error:]`; load = `modelWithContentsOfURL:configuration:error:`
-//! with `computeUnits`; evaluate = `predictionFromFeatures:error:` over `MLMultiArray`s.
+//! with `computeUnits`; evaluate = `predictionFromFeatures:error:` over `MLMultiArray`s. After
+//! a load, `MLComputePlan` (macOS 14.4+) reports the device Core ML prefers per ML Program op.
 //! Type-checked only; never run on hardware.
 
 use super::ns_error_info;
 use crate::budget::{BudgetStatus, CompileBudget};
+use crate::compute_plan::{ComputePlan, OpPlacement, device_name};
 use crate::error::{RuntimeError, Stage};
 use crate::plan::nserror::to_runtime_error;
 use crate::plan::package::{CoremlInput, coreml_input};
@@ -15,20 +17,26 @@ use crate::{
     ModelInfo, ModelState, NamedTensor,
 };
 use anekit_core::{DType, TensorData};
-use block2::StackBlock;
+use block2::{RcBlock, StackBlock};
 use half::f16;
 use objc2::AnyThread;
 use objc2::rc::Retained;
 use objc2::runtime::{AnyClass, AnyObject, ProtocolObject};
 use objc2_core_ml::{
-    MLComputeUnits, MLDictionaryFeatureProvider, MLFeatureProvider, MLFeatureValue, MLModel,
-    MLModelConfiguration, MLMultiArray, MLMultiArrayDataType,
+    MLComputeDeviceProtocol, MLComputePlan, MLComputeUnits, MLDictionaryFeatureProvider,
+    MLFeatureProvider, MLFeatureValue, MLModel, MLModelConfiguration, MLModelStructureProgramBlock,
+    MLMultiArray, MLMultiArrayDataType,
 };
-use objc2_foundation::{NSArray, NSDictionary, NSInteger, NSNumber, NSString, NSURL};
+use objc2_foundation::{NSArray, NSDictionary, NSError, NSInteger, NSNumber, NSString, NSURL};
 use std::cell::RefCell;
 use std::ffi::c_void;
 use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// How long to wait for `MLComputePlan`'s completion handler.
+const COMPUTE_PLAN_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Core ML as a backend.
 #[derive(Debug, Clone)]
@@ -323,6 +331,7 @@ impl Model for CoremlModel {
             program_handle: None,
             from_cache: false,
             attempts: 1,
+            compute_plan: Some(compute_plan(&url, &config)),
         })
     }
 
@@ -390,5 +399,115 @@ impl Model for CoremlModel {
     fn unload(&mut self) -> Result<(), RuntimeError> {
         self.model = None;
         Ok(())
+    }
+}
+
+/// The class name of a compute device object.
+fn device_class(device: &ProtocolObject<dyn MLComputeDeviceProtocol>) -> String {
+    let object: &AnyObject = device.as_ref();
+    device_name(&object.class().name().to_string_lossy())
+}
+
+/// Build the compute plan of the compiled model at `url` with the load's configuration and
+/// list the preferred and supported devices of every ML Program operation. Any failure is
+/// reported as [`ComputePlan::Unavailable`] with the reason: the plan is information, the
+/// model is loaded either way.
+fn compute_plan(url: &NSURL, config: &MLModelConfiguration) -> ComputePlan {
+    let unavailable = |reason: String| ComputePlan::Unavailable { reason };
+    // A runtime check, not a version number: the class is what the OS offers or not.
+    if AnyClass::get(c"MLComputePlan").is_none() {
+        return unavailable("MLComputePlan is missing (it needs macOS 14.4 or later)".into());
+    }
+    let (tx, rx) = mpsc::channel::<Result<Retained<MLComputePlan>, String>>();
+    let handler = RcBlock::new(move |plan: *mut MLComputePlan, error: *mut NSError| {
+        // SAFETY: Core ML passes a valid plan or null, valid for the call; retaining keeps it
+        // alive after the handler returns.
+        let result = match unsafe { Retained::retain(plan) } {
+            Some(plan) => Ok(plan),
+            // SAFETY: null or a valid NSError for the duration of the call.
+            None => Err(match unsafe { error.as_ref() } {
+                Some(e) => ns_error_info(e).description,
+                None => "no plan and no error returned".into(),
+            }),
+        };
+        // The receiver may have timed out and gone; nothing to do then.
+        let _ = tx.send(result);
+    });
+    // SAFETY: the class exists (checked above); a file URL of a compiled model, a
+    // configuration and a heap block that lives as long as Core ML keeps it.
+    unsafe {
+        MLComputePlan::loadContentsOfURL_configuration_completionHandler(url, config, &handler)
+    };
+    let plan = match rx.recv_timeout(COMPUTE_PLAN_TIMEOUT) {
+        Ok(Ok(plan)) => plan,
+        Ok(Err(reason)) => return unavailable(format!("MLComputePlan failed: {reason}")),
+        Err(_) => {
+            return unavailable(format!(
+                "MLComputePlan did not answer within {} s",
+                COMPUTE_PLAN_TIMEOUT.as_secs()
+            ));
+        }
+    };
+    // SAFETY: plain property reads on a plan no other thread uses any more.
+    let Some(program) = (unsafe { plan.modelStructure().program() }) else {
+        return unavailable(
+            "the model is not an ML Program (per-op placement is reported for ML Programs only)"
+                .into(),
+        );
+    };
+    let mut ops = Vec::new();
+    // SAFETY: a property read returning a dictionary of function name -> function.
+    let (names, functions) = unsafe { program.functions() }.to_vecs();
+    for (name, function) in names.iter().zip(&functions) {
+        // SAFETY: a property read.
+        let block = unsafe { function.block() };
+        walk_block(&plan, &name.to_string(), &block, &mut ops);
+    }
+    ComputePlan::from_ops(ops)
+}
+
+/// Record every operation of `block` and of the blocks nested in its operations.
+fn walk_block(
+    plan: &MLComputePlan,
+    function: &str,
+    block: &MLModelStructureProgramBlock,
+    ops: &mut Vec<OpPlacement>,
+) {
+    // SAFETY: property reads.
+    for op in unsafe { block.operations() }.iter() {
+        // SAFETY: property reads of an operation of this plan's model structure.
+        let (operator, output) = unsafe {
+            (
+                op.operatorName().to_string(),
+                op.outputs().firstObject().map(|v| v.name().to_string()),
+            )
+        };
+        // SAFETY: the operation comes from this plan's model structure, as the method needs.
+        let usage = unsafe { plan.computeDeviceUsageForMLProgramOperation(&op) };
+        let (preferred, supported) = match usage {
+            // SAFETY: property reads of the usage object.
+            Some(usage) => unsafe {
+                (
+                    Some(device_class(&usage.preferredComputeDevice())),
+                    usage
+                        .supportedComputeDevices()
+                        .iter()
+                        .map(|d| device_class(&d))
+                        .collect(),
+                )
+            },
+            None => (None, Vec::new()),
+        };
+        ops.push(OpPlacement {
+            function: function.to_string(),
+            operator,
+            output,
+            preferred,
+            supported,
+        });
+        // SAFETY: a property read.
+        for nested in unsafe { op.blocks() }.iter() {
+            walk_block(plan, function, &nested, ops);
+        }
     }
 }

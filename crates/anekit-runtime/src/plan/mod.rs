@@ -27,6 +27,42 @@ use std::time::Duration;
 /// The QoS every known client passes to compile/load/evaluate/unload (§3, [source]).
 pub const DEFAULT_QOS: u32 = 21;
 
+/// Named QoS values: Darwin's `qos_class_t` numbers (`<sys/qos.h>`). That the framework reads
+/// its `unsigned int` QoS argument in these units is an inference from 21 = 0x15 =
+/// `QOS_CLASS_DEFAULT` (§3, [unverified]).
+pub const QOS_CLASSES: [(&str, u32); 5] = [
+    ("user-interactive", 0x21),
+    ("user-initiated", 0x19),
+    ("default", 0x15),
+    ("utility", 0x11),
+    ("background", 0x09),
+];
+
+/// The largest QoS accepted: `test_qos_sweep` compiled, loaded and evaluated with 0..=63 on
+/// an M5 (§3, [source] logged result); nothing larger was ever passed.
+pub const MAX_QOS: u32 = 63;
+
+/// A QoS given by name (`default`, `user-interactive`, ...) or number (0..=63).
+pub fn parse_qos(text: &str) -> Result<u32, String> {
+    if let Some(&(_, value)) = QOS_CLASSES.iter().find(|(name, _)| *name == text) {
+        return Ok(value);
+    }
+    match text.parse::<u32>() {
+        Ok(n) if n <= MAX_QOS => Ok(n),
+        Ok(n) => Err(format!(
+            "QoS {n} is above {MAX_QOS}, the largest value ever seen to work"
+        )),
+        Err(_) => Err(format!(
+            "unknown QoS {text:?}: use a number 0..={MAX_QOS} or one of {}",
+            QOS_CLASSES
+                .iter()
+                .map(|(name, value)| format!("{name} ({value})"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
 /// How often to try a load and how long to wait between tries. The dev-erik bridge retries
 /// once after 100 ms ("ANE slot reclamation", §2 step 6, [source]); that is the default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -101,6 +137,33 @@ mod tests {
         assert_eq!(result, Err(2));
         assert_eq!(tries, 2);
         assert_eq!(slept.len(), 1);
+    }
+
+    #[test]
+    fn qos_names_are_darwin_qos_classes_and_numbers_stop_at_63() {
+        assert_eq!(parse_qos("default"), Ok(21));
+        assert_eq!(parse_qos("default"), Ok(DEFAULT_QOS));
+        assert_eq!(parse_qos("user-interactive"), Ok(33));
+        assert_eq!(parse_qos("user-initiated"), Ok(25));
+        assert_eq!(parse_qos("utility"), Ok(17));
+        assert_eq!(parse_qos("background"), Ok(9));
+        assert_eq!(parse_qos("0"), Ok(0));
+        assert_eq!(parse_qos("63"), Ok(63));
+        assert_eq!(
+            parse_qos("64"),
+            Err("QoS 64 is above 63, the largest value ever seen to work".into())
+        );
+        let err = parse_qos("fast").unwrap_err();
+        assert!(
+            err.starts_with(
+                "unknown QoS \"fast\": use a number 0..=63 or one of user-interactive (33)"
+            ),
+            "{err}"
+        );
+        assert_eq!(
+            parse_qos("-1").unwrap_err().split(':').next(),
+            Some("unknown QoS \"-1\"")
+        );
     }
 
     #[test]
