@@ -298,9 +298,9 @@ pub struct Selection {
     pub backend: Arc<dyn Backend>,
     /// Why this backend: what `auto` tried and why it fell back, or that it was asked for.
     pub reason: String,
-    /// Chosen by `auto`: a failure to compile or load on it falls back to the CPU
-    /// ([`compile_and_load`]).
-    pub auto: bool,
+    /// Set when `auto` chose a device backend: the CPU backend (sharing the budget) that a
+    /// failure to compile or load there falls back to ([`compile_and_load`]).
+    pub fallback: Option<Arc<dyn Backend>>,
 }
 
 impl fmt::Debug for Selection {
@@ -308,7 +308,7 @@ impl fmt::Debug for Selection {
         f.debug_struct("Selection")
             .field("backend", &self.backend.kind())
             .field("reason", &self.reason)
-            .field("auto", &self.auto)
+            .field("fallback", &self.fallback.as_ref().map(|b| b.kind()))
             .finish()
     }
 }
@@ -322,28 +322,28 @@ pub fn select_backend(name: &str, config: &BackendConfig) -> Result<Selection, R
         "cpu" => Ok(Selection {
             backend: cpu(),
             reason: "cpu requested".into(),
-            auto: false,
+            fallback: None,
         }),
         "ane" => Ok(Selection {
             backend: open_ane(config)?,
             reason: "ane requested".into(),
-            auto: false,
+            fallback: None,
         }),
         "coreml" => Ok(Selection {
             backend: open_coreml(config)?,
             reason: "coreml requested".into(),
-            auto: false,
+            fallback: None,
         }),
         "auto" => Ok(match open_ane(config) {
             Ok(backend) => Selection {
                 backend,
                 reason: "auto: AppleNeuralEngine.framework loaded".into(),
-                auto: true,
+                fallback: Some(cpu()),
             },
             Err(e) => Selection {
                 backend: cpu(),
                 reason: format!("auto: using cpu because {e}"),
-                auto: true,
+                fallback: None,
             },
         }),
         other => Err(RuntimeError::UnknownBackend(other.to_string())),
@@ -372,6 +372,11 @@ impl fmt::Debug for Prepared {
     }
 }
 
+/// Why `auto` left `backend` for the CPU: `step` (compile, load) failed with `error`.
+pub fn fallback_reason(step: &str, backend: BackendKind, error: &RuntimeError) -> String {
+    format!("auto: using cpu because {step} on {backend} failed: {error}")
+}
+
 /// Compile and load `source` on the selected backend. When `auto` picked a device backend,
 /// a failure of either step is not an error: the CPU stays the default, and
 /// [`Prepared::Fallback`] carries the reason (backend, step and error) for the caller to show.
@@ -382,12 +387,9 @@ pub fn compile_and_load(
 ) -> Result<Prepared, RuntimeError> {
     let backend = &selection.backend;
     let fallback = |step: &str, e: RuntimeError| -> Result<Prepared, RuntimeError> {
-        if selection.auto && backend.kind() != BackendKind::Cpu {
+        if selection.fallback.is_some() {
             Ok(Prepared::Fallback {
-                reason: format!(
-                    "auto: using cpu because {step} on {} failed: {e}",
-                    backend.kind()
-                ),
+                reason: fallback_reason(step, backend.kind(), &e),
             })
         } else {
             Err(e)

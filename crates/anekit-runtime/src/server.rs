@@ -9,7 +9,7 @@
 
 use crate::error::RuntimeError;
 use crate::source::{ProgramSource, WeightSource};
-use crate::{CompileOptions, Model, NamedTensor, Selection};
+use crate::{CompileOptions, Model, NamedTensor, Selection, fallback_reason};
 use anekit_core::npy::{read_npy, write_npy};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -52,11 +52,32 @@ impl From<RuntimeError> for ProtocolError {
 
 type Shared<T> = Arc<Mutex<T>>;
 
+/// A compiled model of the table.
+struct Entry {
+    model: Box<dyn Model>,
+    /// What to recompile on the CPU if loading fails, kept while the model sits on a device
+    /// backend that `auto` chose (the CPU stays the default where any step fails).
+    retry: Option<(ProgramSource, CompileOptions)>,
+    /// Why the model runs on the CPU although `auto` chose a device.
+    fallback_reason: Option<String>,
+}
+
+impl Entry {
+    /// The model's description plus the fallback reason, if any.
+    fn describe(&self) -> Map<String, Value> {
+        let mut out = obj(serde_json::to_value(self.model.info()).unwrap_or(Value::Null));
+        if let Some(reason) = &self.fallback_reason {
+            out.insert("backend_reason".into(), json!(reason));
+        }
+        out
+    }
+}
+
 /// The state shared by every client of one `ane serve` process.
 pub struct Server {
     selection: Selection,
     options: CompileOptions,
-    models: Mutex<BTreeMap<String, Shared<Box<dyn Model>>>>,
+    models: Mutex<BTreeMap<String, Shared<Entry>>>,
     next_id: AtomicU64,
     shutdown: AtomicBool,
 }
@@ -233,10 +254,7 @@ impl Server {
             .unwrap_or_default()
     }
 
-    fn model(
-        &self,
-        req: &Map<String, Value>,
-    ) -> Result<(String, Shared<Box<dyn Model>>), ProtocolError> {
+    fn model(&self, req: &Map<String, Value>) -> Result<(String, Shared<Entry>), ProtocolError> {
         let id = required_str(req, "model_id")?;
         let models = self
             .models
@@ -264,7 +282,7 @@ impl Server {
     }
 
     fn list(&self) -> Map<String, Value> {
-        let entries: Vec<(String, Shared<Box<dyn Model>>)> = self
+        let entries: Vec<(String, Shared<Entry>)> = self
             .models
             .lock()
             .map(|m| m.iter().map(|(k, v)| (k.clone(), Arc::clone(v))).collect())
@@ -272,12 +290,9 @@ impl Server {
         let models: Vec<Value> = entries
             .into_iter()
             .filter_map(|(id, m)| {
-                let info = m.lock().ok()?.info();
-                let mut v = serde_json::to_value(info).ok()?;
-                if let Value::Object(o) = &mut v {
-                    o.insert("model_id".into(), Value::String(id));
-                }
-                Some(v)
+                let mut o = m.lock().ok()?.describe();
+                o.insert("model_id".into(), Value::String(id));
+                Some(Value::Object(o))
             })
             .collect();
         obj(json!({ "models": models }))
@@ -325,6 +340,36 @@ impl Server {
         if let Some(f) = str_field(req, "function")? {
             options.function = Some(f.to_string());
         }
+        if let Some(path) = str_field(req, "eval_path")? {
+            options.ane.eval_path = crate::EvalPath::parse(path).ok_or_else(|| {
+                ProtocolError::bad_request(format!(
+                    "unknown eval_path {path:?}: use standard, realtime or process-request"
+                ))
+            })?;
+        }
+        match req.get("qos") {
+            None | Some(Value::Null) => {}
+            Some(Value::String(name)) => {
+                options.ane.qos =
+                    crate::plan::parse_qos(name).map_err(ProtocolError::bad_request)?;
+            }
+            Some(Value::Number(n)) => {
+                options.ane.qos =
+                    crate::plan::parse_qos(&n.to_string()).map_err(ProtocolError::bad_request)?;
+            }
+            Some(_) => {
+                return Err(ProtocolError::bad_request(
+                    "`qos` must be a number 0..=63 or a QoS class name",
+                ));
+            }
+        }
+        if let Some(units) = str_field(req, "compute_units")? {
+            options.compute_units = crate::ComputeUnits::parse(units).ok_or_else(|| {
+                ProtocolError::bad_request(format!(
+                    "unknown compute_units {units:?}: use all, cpu-and-ne or cpu-only"
+                ))
+            })?;
+        }
         match req.get("random_weights") {
             None | Some(Value::Null) => {}
             Some(v) => {
@@ -367,8 +412,27 @@ impl Server {
                 format!("model {model_id} exists (unload it first)"),
             ));
         }
-        let model = self.selection.backend.compile(&source, &options)?;
-        let info = model.info();
+        let backend = &self.selection.backend;
+        let entry = match backend.compile(&source, &options) {
+            Ok(model) => Entry {
+                model,
+                retry: self
+                    .selection
+                    .fallback
+                    .is_some()
+                    .then_some((source, options)),
+                fallback_reason: None,
+            },
+            Err(e) => match &self.selection.fallback {
+                Some(cpu) => Entry {
+                    model: cpu.compile(&source, &options)?,
+                    retry: None,
+                    fallback_reason: Some(fallback_reason("compile", backend.kind(), &e)),
+                },
+                None => return Err(e.into()),
+            },
+        };
+        let mut out = entry.describe();
         let mut models = self
             .models
             .lock()
@@ -380,22 +444,40 @@ impl Server {
                 format!("model {model_id} exists (unload it first)"),
             ));
         }
-        models.insert(model_id.clone(), Arc::new(Mutex::new(model)));
-        let mut out = obj(serde_json::to_value(info).unwrap_or(Value::Null));
+        models.insert(model_id.clone(), Arc::new(Mutex::new(entry)));
         out.insert("model_id".into(), Value::String(model_id));
         out.insert("budget".into(), json!(self.selection.backend.budget()));
         Ok(out)
     }
 
     fn load(&self, req: &Map<String, Value>) -> Result<Map<String, Value>, ProtocolError> {
-        let (id, model) = self.model(req)?;
-        let mut model = model
+        let (id, entry) = self.model(req)?;
+        let mut entry = entry
             .lock()
             .map_err(|_| ProtocolError::new("internal", "model poisoned"))?;
-        let info = model.load()?;
+        let info = match entry.model.load() {
+            Ok(info) => info,
+            Err(e) => match (entry.retry.take(), &self.selection.fallback) {
+                (Some((source, options)), Some(cpu)) => {
+                    let reason = fallback_reason("load", self.selection.backend.kind(), &e);
+                    let mut model = cpu.compile(&source, &options)?;
+                    let info = model.load()?;
+                    entry.model = model;
+                    entry.fallback_reason = Some(reason);
+                    info
+                }
+                _ => return Err(e.into()),
+            },
+        };
+        // A loaded model keeps its backend.
+        entry.retry = None;
         let mut out = obj(serde_json::to_value(info).unwrap_or(Value::Null));
         out.insert("model_id".into(), Value::String(id));
         out.insert("state".into(), json!("loaded"));
+        out.insert("backend".into(), json!(entry.model.info().backend));
+        if let Some(reason) = &entry.fallback_reason {
+            out.insert("backend_reason".into(), json!(reason));
+        }
         Ok(out)
     }
 
@@ -408,11 +490,11 @@ impl Server {
             .map_err(|_| ProtocolError::new("internal", "model table poisoned"))?
             .remove(id)
             .ok_or_else(|| ProtocolError::new("model_not_found", "model not found"))?;
-        let mut model = model
+        let mut entry = model
             .lock()
             .map_err(|_| ProtocolError::new("internal", "model poisoned"))?;
-        if model.info().state == crate::ModelState::Loaded {
-            model.unload()?;
+        if entry.model.info().state == crate::ModelState::Loaded {
+            entry.model.unload()?;
         }
         Ok(obj(json!({ "model_id": id })))
     }
@@ -437,6 +519,7 @@ impl Server {
         let outputs = model
             .lock()
             .map_err(|_| ProtocolError::new("internal", "model poisoned"))?
+            .model
             .evaluate(&tensors)?;
         let elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
         if let Some(dir) = &output_dir {
@@ -702,6 +785,135 @@ mod tests {
         );
         let r = call(&s, "{\"cmd\":\"budget\"}");
         assert_eq!(r["budget"], json!({"used": 1, "limit": 1, "remaining": 0}));
+    }
+
+    /// A server whose `auto` selection chose the fake Neural Engine, with the CPU fallback.
+    fn auto_server_over_fake_ane() -> (
+        Server,
+        Arc<Mutex<crate::ane::fake::FakeState>>,
+        tempfile::TempDir,
+    ) {
+        let tmp = tempfile::tempdir().unwrap();
+        let (driver, state) = crate::ane::fake::FakeDriver::new(tmp.path().to_path_buf());
+        let budget = CompileBudget::new(10);
+        let selection = Selection {
+            backend: Arc::new(crate::ane::AneBackend::new(driver, budget.clone())),
+            reason: "auto: AppleNeuralEngine.framework loaded".into(),
+            fallback: Some(Arc::new(crate::cpu::CpuBackend::new(budget))),
+        };
+        let mut options = CompileOptions::default();
+        options.ane.load_retry = crate::plan::RetryPolicy::once();
+        (Server::new(selection, options), state, tmp)
+    }
+
+    fn relu_eval(s: &Server, id: &str) -> Vec<f32> {
+        let x = write_npy(
+            &[1, 2, 1, 2],
+            &anekit_core::TensorData::F32(vec![-1.0, 2.5, 0.0, -0.5]),
+        )
+        .unwrap();
+        let req = json!({"cmd": "eval", "model_id": id, "inputs": {"x": {"npy_base64": BASE64.encode(&x)}}});
+        let r = call(s, &req.to_string());
+        assert_eq!(r["ok"], json!(true), "{r}");
+        let bytes = BASE64
+            .decode(r["outputs"][0]["npy_base64"].as_str().unwrap())
+            .unwrap();
+        read_npy(&bytes).unwrap().data.to_f32()
+    }
+
+    #[test]
+    fn auto_keeps_serving_on_the_cpu_when_compile_or_load_fails_on_the_device() {
+        let (s, state, _tmp) = auto_server_over_fake_ane();
+        // Compile fails on the device: the model is compiled on the CPU, with the reason.
+        state.lock().unwrap().compile_failures.push_back(None);
+        let r = call(
+            &s,
+            &json!({"cmd": "compile", "mil": RELU, "model_id": "c"}).to_string(),
+        );
+        assert_eq!(r["ok"], json!(true), "{r}");
+        assert_eq!(r["backend"], json!("cpu"));
+        let reason = r["backend_reason"].as_str().unwrap();
+        assert!(
+            reason.starts_with("auto: using cpu because compile on ane failed: "),
+            "{reason}"
+        );
+        let r = call(&s, &json!({"cmd": "load", "model_id": "c"}).to_string());
+        assert_eq!(r["backend"], json!("cpu"), "{r}");
+        assert_eq!(relu_eval(&s, "c"), vec![0.0, 2.5, 0.0, 0.0]);
+
+        // Compile works, load fails on the device: recompiled and loaded on the CPU.
+        let r = call(
+            &s,
+            &json!({"cmd": "compile", "mil": RELU, "model_id": "l"}).to_string(),
+        );
+        assert_eq!(r["backend"], json!("ane"), "{r}");
+        assert!(r.get("backend_reason").is_none(), "{r}");
+        state.lock().unwrap().load_failures.push_back(None);
+        let r = call(&s, &json!({"cmd": "load", "model_id": "l"}).to_string());
+        assert_eq!(r["ok"], json!(true), "{r}");
+        assert_eq!(r["backend"], json!("cpu"));
+        assert!(
+            r["backend_reason"]
+                .as_str()
+                .unwrap()
+                .starts_with("auto: using cpu because load on ane failed: "),
+            "{r}"
+        );
+        assert_eq!(relu_eval(&s, "l"), vec![0.0, 2.5, 0.0, 0.0]);
+
+        // Nothing fails: the model stays on the device (the fake copies input to output).
+        let r = call(&s, &json!({"cmd": "compile", "mil": RELU, "model_id": "d", "qos": "utility", "eval_path": "realtime"}).to_string());
+        assert_eq!(r["backend"], json!("ane"), "{r}");
+        let r = call(&s, &json!({"cmd": "load", "model_id": "d"}).to_string());
+        assert_eq!(r["backend"], json!("ane"), "{r}");
+        state.lock().unwrap().log.clear();
+        relu_eval(&s, "d");
+        assert_eq!(state.lock().unwrap().log, vec!["evaluate RealTime qos=17"]);
+        let listed = call(&s, "{\"cmd\":\"list\"}");
+        let backends: Vec<&Value> = listed["models"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| &m["backend"])
+            .collect();
+        assert_eq!(backends, vec![&json!("cpu"), &json!("ane"), &json!("cpu")]);
+    }
+
+    #[test]
+    fn device_options_in_compile_requests_are_checked() {
+        let s = server(4);
+        for (field, value, message) in [
+            (
+                "eval_path",
+                json!("warp"),
+                "unknown eval_path \"warp\": use standard, realtime or process-request",
+            ),
+            (
+                "qos",
+                json!(64),
+                "QoS 64 is above 63, the largest value ever seen to work",
+            ),
+            (
+                "qos",
+                json!(true),
+                "`qos` must be a number 0..=63 or a QoS class name",
+            ),
+            (
+                "compute_units",
+                json!("gpu"),
+                "unknown compute_units \"gpu\": use all, cpu-and-ne or cpu-only",
+            ),
+        ] {
+            let mut req = json!({"cmd": "compile", "mil": RELU});
+            req[field] = value;
+            let r = call(&s, &req.to_string());
+            assert_eq!(r["error"]["code"], json!("bad_request"), "{r}");
+            assert_eq!(r["error"]["message"], json!(message), "{r}");
+        }
+        // Valid values are accepted (the cpu backend ignores them).
+        let r = call(&s, &json!({"cmd": "compile", "mil": RELU, "qos": "background", "eval_path": "process-request", "compute_units": "cpu-only"}).to_string());
+        assert_eq!(r["ok"], json!(true), "{r}");
+        assert_eq!(r["budget"]["used"], json!(1));
     }
 
     #[test]

@@ -61,6 +61,8 @@ pub struct RunArgs {
     /// activations); `exact`: f32 throughout.
     #[arg(long, value_enum, default_value_t = NumericsArg::Ane)]
     pub numerics: NumericsArg,
+    #[command(flatten)]
+    pub device: super::serve::DeviceArgs,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
@@ -151,6 +153,9 @@ struct RunReport {
     /// Why this backend, when `--backend` was not `cpu` (e.g. what `auto` fell back from).
     #[serde(skip_serializing_if = "Option::is_none")]
     backend_reason: Option<String>,
+    /// `coreml`: Core ML's planned device per op (`MLComputePlan`), or why it is unavailable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    compute_plan: Option<anekit_runtime::ComputePlan>,
     /// `ane` or `exact` on the CPU; `device` on the ane/coreml backends.
     numerics: &'static str,
     weights: WeightsReport,
@@ -237,7 +242,7 @@ fn choose_backend(
 }
 
 pub fn run(args: RunArgs, ctx: &Ctx) -> CmdResult {
-    let (selection, backend_reason) = choose_backend(args.backend)?;
+    let (selection, mut backend_reason) = choose_backend(args.backend)?;
     if selection.is_some() && args.random_weights.is_some() {
         return Err(miette!(
             "--random-weights runs on the cpu backend only; use --backend cpu"
@@ -275,7 +280,42 @@ pub fn run(args: RunArgs, ctx: &Ctx) -> CmdResult {
     let model = args.model.display().to_string();
     let reading_weights = args.random_weights.is_none();
     let started = Instant::now();
-    let (mut engine, backend, numerics) = match selection {
+    // A device backend compiles and loads first: under `auto`, a failure there leaves the run
+    // on the CPU executor with the reason.
+    let mut compute_plan = None;
+    let mut device = None;
+    if let Some(selection) = &selection {
+        let mut source = match &loaded.espresso {
+            Some(net) => anekit_runtime::ProgramSource::from_text(
+                net.mil_text.clone(),
+                anekit_runtime::WeightSource::None,
+            ),
+            None => anekit_runtime::ProgramSource::from_path(&args.model)
+                .map_err(|e| miette!("{model}: {e}"))?,
+        };
+        source.weights = anekit_runtime::WeightSource::Dir(loaded.model_root.clone());
+        let mut options = anekit_runtime::CompileOptions {
+            function: wanted.clone(),
+            dims: dims.clone(),
+            ..Default::default()
+        };
+        args.device.apply(&mut options);
+        match anekit_runtime::compile_and_load(selection, &source, &options)
+            .map_err(|e| miette!("{model}: {e}"))?
+        {
+            anekit_runtime::Prepared::Ready { model, load } => {
+                compute_plan = load.compute_plan;
+                let backend = match selection.backend.kind() {
+                    anekit_runtime::BackendKind::Ane => "ane",
+                    anekit_runtime::BackendKind::Coreml => "coreml",
+                    anekit_runtime::BackendKind::Cpu => "cpu",
+                };
+                device = Some((model, backend));
+            }
+            anekit_runtime::Prepared::Fallback { reason } => backend_reason = Some(reason),
+        }
+    }
+    let (mut engine, backend, numerics) = match device {
         None => {
             let options = ExecOptions {
                 numerics: args.numerics.numerics(),
@@ -293,34 +333,8 @@ pub fn run(args: RunArgs, ctx: &Ctx) -> CmdResult {
                 args.numerics.numerics().name(),
             )
         }
-        Some(selection) => {
-            let mut source = match &loaded.espresso {
-                Some(net) => anekit_runtime::ProgramSource::from_text(
-                    net.mil_text.clone(),
-                    anekit_runtime::WeightSource::None,
-                ),
-                None => anekit_runtime::ProgramSource::from_path(&args.model)
-                    .map_err(|e| miette!("{model}: {e}"))?,
-            };
-            source.weights = anekit_runtime::WeightSource::Dir(loaded.model_root.clone());
-            let options = anekit_runtime::CompileOptions {
-                function: wanted,
-                dims,
-                ..Default::default()
-            };
-            let mut compiled = selection
-                .backend
-                .compile(&source, &options)
-                .map_err(|e| miette!("{model}: {e}"))?;
-            compiled.load().map_err(|e| miette!("{model}: {e}"))?;
-            let backend = match selection.backend.kind() {
-                anekit_runtime::BackendKind::Ane => "ane",
-                anekit_runtime::BackendKind::Coreml => "coreml",
-                anekit_runtime::BackendKind::Cpu => "cpu",
-            };
-            // The device computes with its own arithmetic; --numerics is the CPU's.
-            (Engine::Runtime(compiled), backend, "device")
-        }
+        // The device computes with its own arithmetic; --numerics is the CPU's.
+        Some((compiled, backend)) => (Engine::Runtime(compiled), backend, "device"),
     };
     let prepare = started.elapsed();
 
@@ -374,6 +388,7 @@ pub fn run(args: RunArgs, ctx: &Ctx) -> CmdResult {
         function,
         backend,
         backend_reason,
+        compute_plan,
         numerics,
         weights: weights_report,
         inputs: input_reports,
@@ -981,6 +996,9 @@ fn human(r: &RunReport) -> String {
     );
     if let Some(reason) = &r.backend_reason {
         let _ = writeln!(s, "  backend: {reason}");
+    }
+    if let Some(plan) = &r.compute_plan {
+        let _ = writeln!(s, "  compute plan (ops per device): {}", plan.summary());
     }
     match (&r.weights.root, r.weights.seed) {
         (Some(root), _) if r.weights.kind == "espresso" => {

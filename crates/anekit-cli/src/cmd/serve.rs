@@ -4,7 +4,7 @@
 use crate::{CmdResult, Ctx};
 use anekit_runtime::server::{DEFAULT_MAX_REQUEST_BYTES, LineRead, Server, read_line_limited};
 use anekit_runtime::{
-    AneOptions, BackendConfig, CompileBudget, CompileOptions, EvalPath, select_backend,
+    BackendConfig, CompileBudget, CompileOptions, ComputeUnits, EvalPath, select_backend,
 };
 use miette::{IntoDiagnostic, WrapErr, miette};
 use std::io::{BufRead, Write};
@@ -28,16 +28,51 @@ pub struct ServeArgs {
     /// CPU numerics: ane (fp16 rounding after every op) or exact (f32).
     #[arg(long, default_value = "ane", value_parser = ["ane", "exact"])]
     pub numerics: String,
-    /// Target chip (m1, m4, h16, ...): the ane backend refuses programs not in its dialect.
+    #[command(flatten)]
+    pub device: DeviceArgs,
+}
+
+/// Options of the device backends (`ane`, `coreml`), shared by `ane run` and `ane serve`; the
+/// `cpu` backend ignores them. Nothing here has run on hardware.
+#[derive(clap::Args, Debug, Clone)]
+pub struct DeviceArgs {
+    /// ane: target chip (m1, m4, h16, ...); programs not in its MIL dialect are refused.
     #[arg(long)]
     pub chip: Option<String>,
-    /// ane evaluate path.
+    /// ane: how requests are submitted: `standard` (evaluateWithQoS), `realtime`
+    /// (_ANEClient evaluateRealTimeWithModel) or `process-request` (model.program
+    /// processRequest).
     #[arg(long, default_value = "standard", value_parser = ["standard", "realtime", "process-request"])]
     pub eval_path: String,
-    /// ane compile cache folder (compiler output reused across processes; unverified on
-    /// hardware).
-    #[arg(long)]
+    /// ane: QoS passed to compile, load, evaluate and unload: a number 0..=63 or a Darwin QoS
+    /// class: user-interactive (33), user-initiated (25), default (21), utility (17),
+    /// background (9).
+    #[arg(long, default_value = "default", value_parser = parse_qos_arg)]
+    pub qos: u32,
+    /// ane: compile cache folder: the compiler's output (net.plist, data) is kept under
+    /// DIR/<hexStringIdentifier>/ and later loaded without compiling (unverified on hardware).
+    #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
+    /// coreml: compute units for the load.
+    #[arg(long, default_value = "cpu-and-ne", value_parser = ["all", "cpu-and-ne", "cpu-only"])]
+    pub compute_units: String,
+}
+
+fn parse_qos_arg(text: &str) -> Result<u32, String> {
+    anekit_runtime::plan::parse_qos(text)
+}
+
+impl DeviceArgs {
+    /// Set the device fields of `options`.
+    pub fn apply(&self, options: &mut CompileOptions) {
+        let ane = &mut options.ane;
+        ane.chip.clone_from(&self.chip);
+        ane.cache_dir.clone_from(&self.cache_dir);
+        // The value parsers above only let through names these parsers know.
+        ane.eval_path = EvalPath::parse(&self.eval_path).unwrap_or_default();
+        ane.qos = self.qos;
+        options.compute_units = ComputeUnits::parse(&self.compute_units).unwrap_or_default();
+    }
 }
 
 pub fn run(args: ServeArgs, _ctx: &Ctx) -> CmdResult {
@@ -51,20 +86,15 @@ pub fn run(args: ServeArgs, _ctx: &Ctx) -> CmdResult {
         selection.backend.kind(),
         selection.reason
     );
-    let options = CompileOptions {
+    let mut options = CompileOptions {
         numerics: if args.numerics == "exact" {
             anekit_cpu::Numerics::Exact
         } else {
             anekit_cpu::Numerics::Ane
         },
-        ane: AneOptions {
-            chip: args.chip.clone(),
-            cache_dir: args.cache_dir.clone(),
-            eval_path: EvalPath::parse(&args.eval_path).unwrap_or_default(),
-            ..AneOptions::default()
-        },
         ..CompileOptions::default()
     };
+    args.device.apply(&mut options);
     let server = Arc::new(Server::new(selection, options));
     let limit = args.max_request_bytes;
     match &args.socket {

@@ -414,7 +414,9 @@ fn selection(r: Rig, auto: bool) -> (crate::Selection, Arc<Mutex<FakeState>>, te
     let sel = crate::Selection {
         backend: Arc::new(backend),
         reason: "test".into(),
-        auto,
+        fallback: auto.then(|| {
+            Arc::new(crate::cpu::CpuBackend::new(CompileBudget::new(10))) as Arc<dyn Backend>
+        }),
     };
     (sel, state, _tmp)
 }
