@@ -251,7 +251,14 @@ fn socket_serves_concurrent_clients_and_shuts_down() {
     let sock = tmp.path().join("ane.sock");
     let mut child = Command::cargo_bin("ane")
         .unwrap()
-        .args(["serve", "--backend", "cpu", "--socket"])
+        .args([
+            "serve",
+            "--backend",
+            "cpu",
+            "--max-request-bytes",
+            "65536",
+            "--socket",
+        ])
         .arg(&sock)
         .current_dir(repo())
         .stdin(Stdio::null())
@@ -292,6 +299,11 @@ fn socket_serves_concurrent_clients_and_shuts_down() {
                 // A malformed line on one client affects nobody.
                 let r = ask(&mut c, b"{oops");
                 assert_eq!(r["error"]["code"], json!("bad_json"));
+                // Nor does a request over the size limit (200 kB of base64 here).
+                let huge = json!({"cmd": "eval", "model_id": id,
+                    "inputs": {"x": {"npy_base64": "A".repeat(200_000)}}});
+                let r = ask(&mut c, huge.to_string().as_bytes());
+                assert_eq!(r["error"]["code"], json!("too_large"), "{r}");
                 let r = ask(&mut c, json!({"cmd": "load", "model_id": id}).to_string().as_bytes());
                 assert_eq!(r["ok"], json!(true), "{r}");
                 for _ in 0..3 {
@@ -353,4 +365,114 @@ fn fp16_bytes(values: &[f32]) -> Vec<u8> {
         .iter()
         .flat_map(|&v| half::f16::from_f32(v).to_le_bytes())
         .collect()
+}
+
+/// `model_path` may name a model folder (the `.mlmodelc` layout: model.mil + weights/) or an
+/// `.mlpackage`, as with the original helper; each evaluates to the bytes `ane run` writes.
+#[test]
+fn stdio_model_paths_of_every_kind_match_ane_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let package = repo().join("crates/anekit-coreml/tests/fixtures/cnn_fp16.mlpackage");
+    let package_input =
+        repo().join("crates/anekit-cli/tests/fixtures/run_packages/cnn_fp16/main/input_x.npy");
+    let cases = [
+        (
+            "examples/cnn".to_string(),
+            "image",
+            repo().join("examples/cnn/reference/input_image.npy"),
+        ),
+        (package.display().to_string(), "x", package_input),
+    ];
+    let mut s = Stdio2::spawn(&[]);
+    for (n, (model, input_name, input)) in cases.iter().enumerate() {
+        let served_dir = tmp.path().join(format!("served{n}"));
+        let r = s.send(json!({"cmd": "compile", "model_path": model}));
+        assert_eq!(r["ok"], json!(true), "{model}: {r}");
+        let id = r["model_id"].as_str().unwrap().to_string();
+        assert_eq!(
+            s.send(json!({"cmd": "load", "model_id": id}))["ok"],
+            json!(true)
+        );
+        let r = s.send(json!({"cmd": "eval", "model_id": id,
+            "inputs": {*input_name: input.display().to_string()},
+            "output_dir": served_dir.display().to_string()}));
+        assert_eq!(r["ok"], json!(true), "{model}: {r}");
+        let outputs = r["outputs"].as_array().unwrap();
+        assert!(!outputs.is_empty());
+
+        let run_dir = tmp.path().join(format!("run{n}"));
+        let o = Command::cargo_bin("ane")
+            .unwrap()
+            .current_dir(repo())
+            .args(["run", model, "--backend", "cpu", "--input"])
+            .arg(format!("{input_name}={}", input.display()))
+            .arg("--out")
+            .arg(&run_dir)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{o:?}");
+        for out in outputs {
+            let name = out["name"].as_str().unwrap();
+            let file = format!("{name}.npy");
+            assert_eq!(
+                out["path"],
+                json!(served_dir.join(&file).display().to_string())
+            );
+            assert_eq!(
+                std::fs::read(served_dir.join(&file)).unwrap(),
+                std::fs::read(run_dir.join(&file)).unwrap(),
+                "{model}: output {name}"
+            );
+        }
+        assert_eq!(
+            s.send(json!({"cmd": "unload", "model_id": id}))["ok"],
+            json!(true)
+        );
+    }
+    s.finish();
+}
+
+/// Inline MIL with inline base64 weights and base64 inputs gives the same bytes as the model
+/// folder on disk; a request over the size limit is refused and the next one is served.
+#[test]
+fn stdio_inline_model_and_inputs_and_a_huge_request_then_more_work() {
+    let cnn = repo().join("examples/cnn");
+    let mil = std::fs::read_to_string(cnn.join("model.mil")).unwrap();
+    let weight = std::fs::read(cnn.join("weights/weight.bin")).unwrap();
+    let image = std::fs::read(cnn.join("reference/input_image.npy")).unwrap();
+    // The limit admits the inline model (≈ 4/3 of the weights) but not a 4 MB padding line.
+    let limit = (weight.len() * 2 + mil.len() + image.len() * 2 + 4096).to_string();
+    let mut s = Stdio2::spawn(&["--max-request-bytes", &limit]);
+    let huge = format!(
+        "{{\"cmd\":\"eval\",\"model_id\":\"x\",\"inputs\":{{\"image\":{{\"npy_base64\":\"{}\"}}}}}}",
+        "A".repeat(4 << 20)
+    );
+    let r = s.send_raw(huge.as_bytes());
+    assert_eq!(
+        r,
+        json!({"ok": false, "error": {"code": "too_large",
+            "message": format!("request line longer than {limit} bytes (see --max-request-bytes)")}})
+    );
+    let mut results = Vec::new();
+    for request in [
+        json!({"cmd": "compile", "model_id": "inline", "mil": mil,
+            "weights": {"@model_path/weights/weight.bin": b64(&weight)}}),
+        json!({"cmd": "compile", "model_id": "disk", "model_path": "examples/cnn"}),
+    ] {
+        let id = request["model_id"].clone();
+        assert_eq!(s.send(request)["ok"], json!(true));
+        assert_eq!(
+            s.send(json!({"cmd": "load", "model_id": id}))["ok"],
+            json!(true)
+        );
+        let r = s.send(json!({"cmd": "eval", "model_id": id,
+            "inputs": {"image": {"npy_base64": b64(&image)}}}));
+        assert_eq!(r["ok"], json!(true), "{r}");
+        assert_eq!(r["outputs"][0]["dtype"], json!("fp16"));
+        results.push(unb64(r["outputs"][0]["npy_base64"].as_str().unwrap()));
+    }
+    assert_eq!(results[0], results[1]);
+    let status = s.send(json!({"cmd": "status"}));
+    assert_eq!(status["model_ids"], json!(["disk", "inline"]));
+    s.finish();
 }
