@@ -238,6 +238,64 @@ fn inline_payload(g: &Graph, id: TensorId) -> Result<PayloadKind, LowerError> {
 /// dialect; float constants of `blob_threshold` or more elements go to weight.bin in the order
 /// they are first used.
 pub fn lower(g: &Graph, target: &Target, options: &LowerOptions) -> Result<Lowered, LowerError> {
+    lower_with(g, target, options, Sink::Write(BlobWriter::new()))
+}
+
+/// The text of [`lower`] (identical, BLOBFILE offsets included) without materialising the
+/// weights: `weights` is empty. For checking or linting full-size models cheaply.
+pub fn lower_text(
+    g: &Graph,
+    target: &Target,
+    options: &LowerOptions,
+) -> Result<Lowered, LowerError> {
+    lower_with(g, target, options, Sink::Sizes { end: BLOB_HEADER })
+}
+
+/// anekit-blob's layout: a 64-byte file header, then per blob a 64-byte metadata record at a
+/// 64-byte-aligned offset followed by the payload (tests/lower.rs checks that both agree).
+const BLOB_HEADER: u64 = 64;
+
+/// Where blob constants go: the real writer, or only the running file size for the offsets.
+enum Sink {
+    Write(BlobWriter),
+    Sizes { end: u64 },
+}
+
+impl Sink {
+    fn add(&mut self, g: &Graph, id: TensorId, dtype: DType) -> Result<u64, LowerError> {
+        match self {
+            Sink::Write(w) => {
+                let f = g.const_floats(id).unwrap_or_default();
+                let data = match dtype {
+                    DType::Fp16 => TensorData::F16(f.iter().map(|&x| f16::from_f32(x)).collect()),
+                    _ => TensorData::F32(f),
+                };
+                Ok(w.add(&data)?)
+            }
+            Sink::Sizes { end } => {
+                let width = if dtype == DType::Fp16 { 2 } else { 4 };
+                let size = g.value(id).element_count() as u64 * width;
+                let meta = end.div_ceil(BLOB_HEADER) * BLOB_HEADER;
+                *end = meta + BLOB_HEADER + size;
+                Ok(meta)
+            }
+        }
+    }
+
+    fn finish(self) -> Vec<u8> {
+        match self {
+            Sink::Write(w) => w.finish(),
+            Sink::Sizes { .. } => Vec::new(),
+        }
+    }
+}
+
+fn lower_with(
+    g: &Graph,
+    target: &Target,
+    options: &LowerOptions,
+    mut blob: Sink,
+) -> Result<Lowered, LowerError> {
     let d = target.dialect;
     let fp32_io = d.fp32_io && options.fp32_io;
     if !d.casts && g.nodes.iter().any(|n| n.op == "cast") {
@@ -274,7 +332,6 @@ pub fn lower(g: &Graph, target: &Target, options: &LowerOptions) -> Result<Lower
 
     let mut params = Vec::new();
     let mut statements = Vec::new();
-    let mut blob = BlobWriter::new();
     let mut io_in = Vec::new();
     let mut io_out = Vec::new();
     for (i, id) in g.inputs.iter().enumerate() {
@@ -314,7 +371,7 @@ pub fn lower(g: &Graph, target: &Target, options: &LowerOptions) -> Result<Lower
     let mut emitted = vec![false; g.values.len()];
     let mut emit_const = |id: TensorId,
                           statements: &mut Vec<ast::Statement>,
-                          blob: &mut BlobWriter|
+                          blob: &mut Sink|
      -> Result<(), LowerError> {
         if emitted[id.index()] {
             return Ok(());
@@ -335,21 +392,16 @@ pub fn lower(g: &Graph, target: &Target, options: &LowerOptions) -> Result<Lower
             && info.dtype.is_float()
             && info.element_count() >= options.blob_threshold
         {
-            let f = g.const_floats(id).unwrap_or_default();
-            let data = match info.dtype {
-                DType::Fp16 => TensorData::F16(f.iter().map(|&x| f16::from_f32(x)).collect()),
-                DType::Fp32 => TensorData::F32(f),
-                other => {
-                    return Err(LowerError::Const {
-                        name: name.clone(),
-                        reason: format!(
-                            "{} constants cannot be written to weight.bin",
-                            other.mil_name()
-                        ),
-                    });
-                }
-            };
-            let offset = blob.add(&data)?;
+            if !matches!(info.dtype, DType::Fp16 | DType::Fp32) {
+                return Err(LowerError::Const {
+                    name: name.clone(),
+                    reason: format!(
+                        "{} constants cannot be written to weight.bin",
+                        info.dtype.mil_name()
+                    ),
+                });
+            }
+            let offset = blob.add(g, id, info.dtype)?;
             lit(
                 ty.clone(),
                 PayloadKind::Blob(Box::new(ast::BlobFile {

@@ -1,6 +1,13 @@
-//! Lowered canned models parse, validate (anekit_ir::check + Weights::check) in each dialect.
+//! Lowered canned models parse, validate (anekit_ir::check + Weights::check) in each dialect,
+//! run on the CPU executor against the builder's reference evaluator, and keep to the M1/M2
+//! dialect. The small variants run; every canned model at full size is checked as text
+//! (`lower_text`, same text without materialising the weights).
 
-use anekit_build::lower::{LowerOptions, Target, lower};
+/// One chip per MIL dialect family: M1, M2 (program 1.0/ios16, fp16 I/O); M3 (1.3/ios18, fp16
+/// I/O); M4, M5 (1.3/ios18, fp32 I/O with casts).
+const FAMILIES: &[&str] = &["m1", "m2", "m3", "m4", "m5"];
+
+use anekit_build::lower::{LowerOptions, Target, lower, lower_text};
 use anekit_build::models;
 
 fn tiny_models() -> Vec<(&'static str, anekit_build::Graph)> {
@@ -22,13 +29,14 @@ fn tiny_models() -> Vec<(&'static str, anekit_build::Graph)> {
             models::decoder(&models::TransformerConfig::TINY).unwrap(),
         ),
         ("conv-stack", models::conv_stack(64, 4, 16).unwrap().graph),
+        ("sram-probe", models::sram_probe(256, 16).unwrap().graph),
         ("matmul", models::matmul_bench(32, 64, 16).unwrap().graph),
     ]
 }
 
 #[test]
 fn every_model_validates_in_every_dialect() {
-    for chip in ["m1", "m2", "m3", "m4", "m5"] {
+    for &chip in FAMILIES {
         let target = Target::chip(chip).unwrap();
         for (name, g) in tiny_models() {
             let l = lower(&g, &target, &LowerOptions::default()).unwrap();
@@ -75,7 +83,7 @@ fn rel_err(a: &[f32], b: &[f32]) -> f32 {
 #[test]
 fn lowered_models_run_on_the_cpu_executor_and_match_the_reference() {
     use anekit_cpu::exec::{ExecOptions, Executor, NamedTensor};
-    for chip in ["m1", "m3", "m4"] {
+    for &chip in FAMILIES {
         let target = Target::chip(chip).unwrap();
         for (name, g) in tiny_models() {
             let l = lower(&g, &target, &LowerOptions::default()).unwrap();
@@ -126,47 +134,86 @@ fn m1_m2_text_has_no_program_1_3_construct_and_no_fp32_io() {
         let target = Target::chip(chip).unwrap();
         for (name, g) in tiny_models() {
             let text = lower(&g, &target, &LowerOptions::default()).unwrap().text;
-            assert!(text.starts_with("program(1.0)\n"), "{name}");
-            assert!(text.contains("func main<ios16>("), "{name}");
-            for bad in [
-                "program(1.3)",
-                "ios18",
-                "fp32",
-                "cast(",
-                " = string(",
-                "uint64(",
-                "int32(",
-                "bool(",
-            ] {
-                // Compact scalars (`int32(1)`) never appear; verbose ones are `tensor<int32, []>(1)`.
-                let hits = text
-                    .match_indices(bad)
-                    .filter(|(i, _)| !text[..*i].ends_with("[]>"))
-                    .count();
-                assert_eq!(hits, 0, "{name} on {chip}: found `{bad}`");
-            }
-            // Every function output is produced by `identity`.
-            let checked = anekit_ir::check(&text);
-            let p = checked.program.unwrap();
-            let f = p.function("main").unwrap();
-            assert!(!f.outputs.is_empty());
-            for o in &f.outputs {
-                let v = f.value(*o).unwrap();
-                match v.def {
-                    anekit_ir::ir::ValueDef::Op { op, .. } => {
-                        assert_eq!(f.ops[op].kind, "identity", "{name}")
-                    }
-                    _ => panic!("{name}: output is not an op result"),
-                }
-                assert_eq!(v.ty.tensor().unwrap().dtype, anekit_core::DType::Fp16);
-            }
-            for i in &f.inputs {
-                assert_eq!(
-                    f.value(*i).unwrap().ty.tensor().unwrap().dtype,
-                    anekit_core::DType::Fp16
-                );
+            assert_m1_dialect(name, chip, &text);
+        }
+    }
+}
+
+#[test]
+fn lower_text_is_lower_without_the_weights() {
+    for &chip in FAMILIES {
+        let target = Target::chip(chip).unwrap();
+        for (name, g) in tiny_models() {
+            let full = lower(&g, &target, &LowerOptions::default()).unwrap();
+            let text = lower_text(&g, &target, &LowerOptions::default()).unwrap();
+            assert_eq!(text.text, full.text, "{name} on {chip}");
+            assert_eq!(text.inputs, full.inputs);
+            assert_eq!(text.outputs, full.outputs);
+            assert!(text.weights.is_empty());
+        }
+    }
+}
+
+#[test]
+fn every_canned_model_at_full_size_validates_in_every_dialect() {
+    for name in models::CANNED {
+        let g = models::by_name(name).unwrap().unwrap();
+        for &chip in FAMILIES {
+            let l = lower_text(&g, &Target::chip(chip).unwrap(), &LowerOptions::default()).unwrap();
+            let checked = anekit_ir::check(&l.text);
+            let errors: Vec<String> = checked.errors().map(|d| d.message.clone()).collect();
+            assert!(errors.is_empty(), "{name} on {chip}: {errors:?}");
+            if chip == "m1" || chip == "m2" {
+                assert_m1_dialect(name, chip, &l.text);
+            } else {
+                assert!(l.text.starts_with("program(1.3)\n"), "{name} on {chip}");
             }
         }
+    }
+}
+
+/// program(1.0)/ios16, no 1.3 construct (compact literals, cast, fp32), fp16 I/O, identity
+/// outputs.
+fn assert_m1_dialect(name: &str, chip: &str, text: &str) {
+    assert!(text.starts_with("program(1.0)\n"), "{name}");
+    assert!(text.contains("func main<ios16>("), "{name}");
+    for bad in [
+        "program(1.3)",
+        "ios18",
+        "fp32",
+        "cast(",
+        " = string(",
+        "uint64(",
+        "int32(",
+        "bool(",
+    ] {
+        // Compact scalars (`int32(1)`) never appear; verbose ones are `tensor<int32, []>(1)`.
+        let hits = text
+            .match_indices(bad)
+            .filter(|(i, _)| !text[..*i].ends_with("[]>"))
+            .count();
+        assert_eq!(hits, 0, "{name} on {chip}: found `{bad}`");
+    }
+    // Every function output is produced by `identity`.
+    let checked = anekit_ir::check(text);
+    let p = checked.program.unwrap();
+    let f = p.function("main").unwrap();
+    assert!(!f.outputs.is_empty());
+    for o in &f.outputs {
+        let v = f.value(*o).unwrap();
+        match v.def {
+            anekit_ir::ir::ValueDef::Op { op, .. } => {
+                assert_eq!(f.ops[op].kind, "identity", "{name}")
+            }
+            _ => panic!("{name}: output is not an op result"),
+        }
+        assert_eq!(v.ty.tensor().unwrap().dtype, anekit_core::DType::Fp16);
+    }
+    for i in &f.inputs {
+        assert_eq!(
+            f.value(*i).unwrap().ty.tensor().unwrap().dtype,
+            anekit_core::DType::Fp16
+        );
     }
 }
 
