@@ -92,6 +92,16 @@ impl std::fmt::Display for Stage {
 }
 
 impl RuntimeError {
+    /// A failure of the device backend itself (a framework call failed or is missing), as
+    /// opposed to a problem of the request or the model's state: after compiling, this is what
+    /// makes `auto` move a model to the CPU.
+    pub fn is_device_failure(&self) -> bool {
+        matches!(
+            self,
+            RuntimeError::Framework { .. } | RuntimeError::Unavailable { .. }
+        )
+    }
+
     /// A stable, machine-readable code (the `ane serve` protocol's `error.code`).
     pub fn code(&self) -> &'static str {
         match self {

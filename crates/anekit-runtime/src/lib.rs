@@ -378,8 +378,10 @@ pub fn fallback_reason(step: &str, backend: BackendKind, error: &RuntimeError) -
 }
 
 /// Compile and load `source` on the selected backend. When `auto` picked a device backend,
-/// a failure of either step is not an error: the CPU stays the default, and
-/// [`Prepared::Fallback`] carries the reason (backend, step and error) for the caller to show.
+/// a failure to compile (for any reason: the CPU may run what the device cannot) or to load
+/// (a [device failure](RuntimeError::is_device_failure)) is not an error: the CPU stays the
+/// default, and [`Prepared::Fallback`] carries the reason (backend, step and error) for the
+/// caller to show.
 pub fn compile_and_load(
     selection: &Selection,
     source: &ProgramSource,
@@ -401,7 +403,8 @@ pub fn compile_and_load(
     };
     match model.load() {
         Ok(load) => Ok(Prepared::Ready { model, load }),
-        Err(e) => fallback("load", e),
+        Err(e) if e.is_device_failure() => fallback("load", e),
+        Err(e) => Err(e),
     }
 }
 

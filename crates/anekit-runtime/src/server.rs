@@ -55,8 +55,9 @@ type Shared<T> = Arc<Mutex<T>>;
 /// A compiled model of the table.
 struct Entry {
     model: Box<dyn Model>,
-    /// What to recompile on the CPU if loading fails, kept while the model sits on a device
-    /// backend that `auto` chose (the CPU stays the default where any step fails).
+    /// What to recompile on the CPU if loading or evaluating fails on the device, kept while
+    /// the model sits on a device backend that `auto` chose (the CPU stays the default where
+    /// any step fails).
     retry: Option<(ProgramSource, CompileOptions)>,
     /// Why the model runs on the CPU although `auto` chose a device.
     fallback_reason: Option<String>,
@@ -457,20 +458,11 @@ impl Server {
             .map_err(|_| ProtocolError::new("internal", "model poisoned"))?;
         let info = match entry.model.load() {
             Ok(info) => info,
-            Err(e) => match (entry.retry.take(), &self.selection.fallback) {
-                (Some((source, options)), Some(cpu)) => {
-                    let reason = fallback_reason("load", self.selection.backend.kind(), &e);
-                    let mut model = cpu.compile(&source, &options)?;
-                    let info = model.load()?;
-                    entry.model = model;
-                    entry.fallback_reason = Some(reason);
-                    info
-                }
-                _ => return Err(e.into()),
-            },
+            Err(e) => {
+                self.move_to_cpu(&mut entry, "load", e)?;
+                entry.model.load()?
+            }
         };
-        // A loaded model keeps its backend.
-        entry.retry = None;
         let mut out = obj(serde_json::to_value(info).unwrap_or(Value::Null));
         out.insert("model_id".into(), Value::String(id));
         out.insert("state".into(), json!("loaded"));
@@ -499,6 +491,26 @@ impl Server {
         Ok(obj(json!({ "model_id": id })))
     }
 
+    /// After `step` failed with `error` on the device: under `auto`, compile the model on the
+    /// CPU in its place (once; not loaded) and record why; else pass the error on.
+    fn move_to_cpu(
+        &self,
+        entry: &mut Entry,
+        step: &str,
+        error: RuntimeError,
+    ) -> Result<(), ProtocolError> {
+        let (Some(cpu), true) = (&self.selection.fallback, error.is_device_failure()) else {
+            return Err(error.into());
+        };
+        let Some((source, options)) = entry.retry.take() else {
+            return Err(error.into());
+        };
+        let reason = fallback_reason(step, self.selection.backend.kind(), &error);
+        entry.model = cpu.compile(&source, &options)?;
+        entry.fallback_reason = Some(reason);
+        Ok(())
+    }
+
     fn eval(&self, req: &Map<String, Value>) -> Result<Map<String, Value>, ProtocolError> {
         let (id, model) = self.model(req)?;
         let inputs = match req.get("inputs") {
@@ -516,11 +528,19 @@ impl Server {
         }
         let output_dir = str_field(req, "output_dir")?.map(PathBuf::from);
         let started = Instant::now();
-        let outputs = model
+        let mut entry = model
             .lock()
-            .map_err(|_| ProtocolError::new("internal", "model poisoned"))?
-            .model
-            .evaluate(&tensors)?;
+            .map_err(|_| ProtocolError::new("internal", "model poisoned"))?;
+        let outputs = match entry.model.evaluate(&tensors) {
+            Ok(outputs) => outputs,
+            Err(e) => {
+                self.move_to_cpu(&mut entry, "evaluate", e)?;
+                entry.model.load()?;
+                entry.model.evaluate(&tensors)?
+            }
+        };
+        let fallback = entry.fallback_reason.clone();
+        drop(entry);
         let elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
         if let Some(dir) = &output_dir {
             std::fs::create_dir_all(dir)
@@ -551,11 +571,15 @@ impl Server {
             }
             replies.push(Value::Object(entry));
         }
-        Ok(obj(json!({
+        let mut out = obj(json!({
             "model_id": id,
             "outputs": replies,
             "elapsed_ms": elapsed_ms,
-        })))
+        }));
+        if let Some(reason) = fallback {
+            out.insert("backend_reason".into(), json!(reason));
+        }
+        Ok(out)
     }
 }
 
@@ -877,6 +901,39 @@ mod tests {
             .map(|m| &m["backend"])
             .collect();
         assert_eq!(backends, vec![&json!("cpu"), &json!("ane"), &json!("cpu")]);
+
+        // A request problem on a device model is reported, not a reason to move it.
+        let r = call(&s, &json!({"cmd": "load", "model_id": "d"}).to_string());
+        assert_eq!(r["error"]["code"], json!("bad_state"), "{r}");
+        let r = call(
+            &s,
+            &json!({"cmd": "eval", "model_id": "d", "inputs": {}}).to_string(),
+        );
+        assert_eq!(r["error"]["code"], json!("bad_input"), "{r}");
+        let r = call(&s, "{\"cmd\":\"list\"}");
+        assert_eq!(r["models"][1]["backend"], json!("ane"), "{r}");
+
+        // The device fails to evaluate: the model moves to the CPU and this request is served.
+        state.lock().unwrap().eval_failure = Some(None);
+        let x = write_npy(
+            &[1, 2, 1, 2],
+            &anekit_core::TensorData::F32(vec![-1.0, 2.5, 0.0, -0.5]),
+        )
+        .unwrap();
+        let req = json!({"cmd": "eval", "model_id": "d", "inputs": {"x": {"npy_base64": BASE64.encode(&x)}}});
+        let r = call(&s, &req.to_string());
+        assert_eq!(r["ok"], json!(true), "{r}");
+        assert!(
+            r["backend_reason"]
+                .as_str()
+                .unwrap()
+                .starts_with("auto: using cpu because evaluate on ane failed: evaluate failed"),
+            "{r}"
+        );
+        assert_eq!(relu_eval(&s, "d"), vec![0.0, 2.5, 0.0, 0.0]);
+        let r = call(&s, "{\"cmd\":\"list\"}");
+        assert_eq!(r["models"][1]["backend"], json!("cpu"), "{r}");
+        assert_eq!(r["models"][1]["state"], json!("loaded"), "{r}");
     }
 
     #[test]

@@ -315,26 +315,32 @@ pub fn run(args: RunArgs, ctx: &Ctx) -> CmdResult {
             anekit_runtime::Prepared::Fallback { reason } => backend_reason = Some(reason),
         }
     }
-    let (mut engine, backend, numerics) = match device {
-        None => {
-            let options = ExecOptions {
-                numerics: args.numerics.numerics(),
-                function: wanted,
-                dims,
-                random_weights: args.random_weights,
-                ..ExecOptions::default()
-            };
-            let weights = reading_weights.then(|| Weights::new(&loaded.model_root));
-            let exec = Executor::new(loaded.program, weights, options)
-                .map_err(|e| exec_error(&model, e, reading_weights))?;
-            (
-                Engine::Cpu(Box::new(exec)),
-                "cpu",
-                args.numerics.numerics().name(),
-            )
-        }
+    let exec_options = ExecOptions {
+        numerics: args.numerics.numerics(),
+        function: wanted,
+        dims,
+        random_weights: args.random_weights,
+        ..ExecOptions::default()
+    };
+    let cpu_engine = |program: Program| -> miette::Result<Engine> {
+        let weights = reading_weights.then(|| Weights::new(&loaded.model_root));
+        Executor::new(program, weights, exec_options.clone())
+            .map(|exec| Engine::Cpu(Box::new(exec)))
+            .map_err(|e| exec_error(&model, e, reading_weights))
+    };
+    let cpu_numerics = args.numerics.numerics().name();
+    // Under `auto`, the program is kept to move the run to the CPU if the device fails to
+    // evaluate.
+    let mut spare_program = None;
+    let (mut engine, mut backend, mut numerics) = match device {
+        None => (cpu_engine(loaded.program)?, "cpu", cpu_numerics),
         // The device computes with its own arithmetic; --numerics is the CPU's.
-        Some((compiled, backend)) => (Engine::Runtime(compiled), backend, "device"),
+        Some((compiled, backend)) => {
+            if selection.as_ref().is_some_and(|s| s.fallback.is_some()) {
+                spare_program = Some(loaded.program.clone());
+            }
+            (Engine::Runtime(compiled), backend, "device")
+        }
     };
     let prepare = started.elapsed();
 
@@ -345,9 +351,33 @@ pub fn run(args: RunArgs, ctx: &Ctx) -> CmdResult {
     let bar = progress_bar(ctx, repeat);
     let mut times = Vec::with_capacity(repeat as usize);
     let mut outputs = Vec::new();
-    for _ in 0..repeat {
+    while times.len() < repeat as usize {
         let t = Instant::now();
-        engine.evaluate(&model, &inputs, &mut outputs, reading_weights)?;
+        if let Engine::Runtime(m) = &mut engine
+            && let Err(e) = m.evaluate_into(&inputs, &mut outputs)
+        {
+            let spare = spare_program.take().filter(|_| e.is_device_failure());
+            let (Some(program), Some(sel)) = (spare, &selection) else {
+                return Err(miette!("{model}: {e}"));
+            };
+            // `auto`: the device failed to evaluate; start the timing over on the CPU.
+            backend_reason = Some(anekit_runtime::fallback_reason(
+                "evaluate",
+                sel.backend.kind(),
+                &e,
+            ));
+            engine = cpu_engine(program)?;
+            (backend, numerics) = ("cpu", cpu_numerics);
+            compute_plan = None;
+            times.clear();
+            if let Some(b) = &bar {
+                b.set_position(0);
+            }
+            continue;
+        }
+        if matches!(engine, Engine::Cpu(_)) {
+            engine.evaluate(&model, &inputs, &mut outputs, reading_weights)?;
+        }
         times.push(t.elapsed());
         if let Some(b) = &bar {
             b.inc(1);
