@@ -1,6 +1,6 @@
 //! Write ANE programs: a typed, shape-checked graph builder, canned models, a per-layer
 //! summary with ANECompiler descriptor sizes, lowering to MIL text + weight.bin per chip, an f32
-//! reference evaluator, and optimisation passes. See docs/builder.md.
+//! reference evaluator, and optimisation passes. See docs/build.md.
 
 pub mod builder;
 pub mod graph;
