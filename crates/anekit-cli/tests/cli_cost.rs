@@ -131,3 +131,46 @@ fn mlpackage_input_and_unknown_target() {
         .failure()
         .stderr(predicates::str::starts_with("error: unknown --target m0"));
 }
+
+#[test]
+fn mlmodelc_folders_are_costed_from_their_model_mil() {
+    // A compiled-model folder (examples/cnn holds model.mil + weights/) costs exactly as its
+    // model.mil.
+    let folder = root().join("examples/cnn");
+    let from_dir = cost_json(folder.to_str().unwrap(), "m4");
+    let from_mil = cost_json(folder.join("model.mil").to_str().unwrap(), "m4");
+    assert_eq!(from_dir["kind"], "mlmodelc");
+    assert_eq!(from_dir["flops"], from_mil["flops"]);
+    assert_eq!(from_dir["latency_ms"], from_mil["latency_ms"]);
+    // coremltools' compiled add_model.mlmodelc from the corpus (members stored flattened):
+    // one fp16 mul of two [1, 10] inputs, 10 FLOPs, no weights; latency = dispatch + the op.
+    let Some(dir) = anekit_core::corpus::corpus_dir("mil") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let b = tmp.path().join("add_model.mlmodelc");
+    std::fs::create_dir_all(&b).unwrap();
+    let pre = "coremltools__modelrunner__ModelRunner__add_model.mlmodelc__";
+    for f in ["model.mil", "metadata.json", "coremldata.bin"] {
+        std::fs::copy(
+            dir.join("apple__coremltools").join(format!("{pre}{f}")),
+            b.join(f),
+        )
+        .unwrap();
+    }
+    let v = cost_json(b.to_str().unwrap(), "m1");
+    assert_eq!(v["kind"], "mlmodelc");
+    assert_eq!(v["validation_errors"], 0);
+    assert_eq!(v["flops"], 10.0);
+    assert_eq!(v["weight_bytes"], 0);
+    let ops = v["ops"].as_array().unwrap();
+    assert_eq!(ops.len(), 1);
+    assert_eq!(ops[0]["kind"], "mul");
+    let dispatch = params()["chips"]["m1"]["dispatch_ms"].as_f64().unwrap();
+    let latency = v["latency_ms"].as_f64().unwrap();
+    let op = ops[0]["time_ms"].as_f64().unwrap();
+    assert!(
+        (latency - (dispatch + op)).abs() < 1e-12,
+        "{latency} vs {dispatch} + {op}"
+    );
+}

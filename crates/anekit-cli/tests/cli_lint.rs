@@ -180,3 +180,34 @@ fn unknown_target_and_missing_model_are_one_line_errors() {
             "error: cannot read /nonexistent/x.mil",
         ));
 }
+
+#[test]
+fn a_compiled_coremltools_mlmodelc_is_lint_clean() {
+    // coremltools' add_model.mlmodelc (program 1.0, ios16, fp16 I/O) from the corpus: clean on
+    // M1 and on M4 (an older dialect on a newer chip is not flagged).
+    let Some(dir) = anekit_core::corpus::corpus_dir("mil") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let b = tmp.path().join("add_model.mlmodelc");
+    std::fs::create_dir_all(&b).unwrap();
+    let pre = "coremltools__modelrunner__ModelRunner__add_model.mlmodelc__";
+    for f in ["model.mil", "metadata.json", "coremldata.bin"] {
+        std::fs::copy(
+            dir.join("apple__coremltools").join(format!("{pre}{f}")),
+            b.join(f),
+        )
+        .unwrap();
+    }
+    for chip in ["m1", "m4"] {
+        let a = ane()
+            .args(["lint", b.to_str().unwrap(), "--target", chip, "--json"])
+            .assert()
+            .success();
+        let v: serde_json::Value = serde_json::from_str(&stdout(&a)).unwrap();
+        assert_eq!(v["kind"], "mlmodelc");
+        assert_eq!(v["ok"], true);
+        assert_eq!(v["errors"], 0);
+        assert_eq!(v["findings"].as_array().unwrap().len(), 0, "{chip}");
+    }
+}

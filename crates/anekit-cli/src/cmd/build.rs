@@ -1,5 +1,5 @@
 //! `ane build MODEL --target CHIP -o DIR [--summary]`: build a canned model (anekit-build) and
-//! write it as MIL text + weight.bin in the target chip's dialect. See docs/builder.md.
+//! write it as MIL text + weight.bin in the target chip's dialect. See docs/build.md.
 use crate::{CmdResult, Ctx};
 use anekit_build::lower::{LowerOptions, Target, lower};
 use anekit_build::models;

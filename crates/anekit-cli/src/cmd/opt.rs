@@ -1,7 +1,7 @@
 //! `ane opt IN.mil [--weights DIR] -o OUTDIR --passes a,b,c [--verify]`: run anekit-build's
 //! optimisation passes on any MIL program and write it back (same dialect) with a fresh
 //! weight.bin. `--verify` runs the program before and after on the CPU executor with seeded
-//! random inputs and reports the largest difference. See docs/builder.md.
+//! random inputs and reports the largest difference. See docs/build.md.
 use crate::{CmdResult, Ctx};
 use anekit_build::import::optimize;
 use anekit_build::passes::{DEFAULT_PIPELINE, PASSES, PassReport};
