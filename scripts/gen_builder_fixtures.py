@@ -7,6 +7,10 @@ Writes, under crates/anekit-build/tests/fixtures/:
               flatten -> linear -> linear -> softmax. Weights, input and output.
   attn_*.npy  layer_norm(last axis, gamma, beta) -> gelu (tanh approximation) -> causal
               scaled dot-product attention with q = k = v = that, on [1, 2, 6, 8].
+  block_*.npy a pre-norm transformer block in the ANE layout [1, dim, 1, seq] as the canned
+              `transformer_block` builds it (dim 8, 2 heads of 4, seq 4, hidden 16): RMSNorm ->
+              1x1-conv q/k/v -> heads -> RoPE on q, k -> causal attention -> merge -> wo ->
+              residual -> RMSNorm -> SwiGLU (silu(w1) * w3 -> w2) -> residual.
 Constants that the program stores as fp16 (weights, the attention scale) and fp16 inputs are
 rounded to fp16 here too; the rest is exact. Weights are deterministic functions of their index (no RNG), everything float32, computed in
 float64 and cast once at the end.
@@ -102,7 +106,72 @@ def attn():
         save("attn_" + n, a)
 
 
+def rms_norm(x, gamma, eps):
+    # Over the channel axis (1); the epsilon is an fp16 constant in the program.
+    ms = (x * x).mean(axis=1, keepdims=True)
+    return x / np.sqrt(ms + f16(np.float32(eps))) * gamma
+
+
+def conv1x1(x, w):
+    # x [1, C_in, 1, S], w [C_out, C_in, 1, 1]
+    return np.einsum("oi,nihs->nohs", w[:, :, 0, 0], x)
+
+
+def rope_tables(s, d, base):
+    # As the builder computes them (f32), then stored as fp16 constants.
+    half = d // 2
+    i = np.arange(d) % half
+    freq = np.float32(base) ** (-(2 * i).astype(np.float32) / np.float32(d))
+    angle = np.arange(s, dtype=np.float32)[:, None] * freq[None, :].astype(np.float32)
+    return f16(np.cos(angle)), f16(np.sin(angle))
+
+
+def rope(x, cos, sin):
+    half = x.shape[-1] // 2
+    rot = np.concatenate([-x[..., half:], x[..., :half]], axis=-1)
+    return x * cos + rot * sin
+
+
+def block():
+    dim, heads, seq, hidden = 8, 2, 4, 16
+    hd = dim // heads
+    x = det((1, dim, 1, seq), 1.0, 1.2)
+    ws = {
+        "g1": det((1, dim, 1, 1), 0.3, 1.3) + np.float32(1.0),
+        "wq": det((dim, dim, 1, 1), 0.4, 1.4),
+        "wk": det((dim, dim, 1, 1), 0.4, 1.5),
+        "wv": det((dim, dim, 1, 1), 0.4, 1.6),
+        "wo": det((dim, dim, 1, 1), 0.4, 1.7),
+        "g2": det((1, dim, 1, 1), 0.3, 1.8) + np.float32(1.0),
+        "w1": det((hidden, dim, 1, 1), 0.4, 1.9),
+        "w3": det((hidden, dim, 1, 1), 0.4, 2.0),
+        "w2": det((dim, hidden, 1, 1), 0.3, 2.1),
+    }
+    w = {k: f16(v) for k, v in ws.items()}
+    xv = f16(x)
+    xn = rms_norm(xv, w["g1"], 1e-5)
+
+    def to_heads(t):  # [1, dim, 1, S] -> [1, H, hd, S] -> [1, H, S, hd]
+        return np.swapaxes(t.reshape(1, heads, hd, seq), 2, 3)
+
+    q, k, v = (to_heads(conv1x1(xn, w[n])) for n in ("wq", "wk", "wv"))
+    cos, sin = rope_tables(seq, hd, 10000.0)
+    q, k = rope(q, cos, sin), rope(k, cos, sin)
+    s = (q @ np.swapaxes(k, -1, -2)) * f16(np.float32(1 / np.sqrt(hd)))
+    s = s + np.triu(np.full((seq, seq), -65504.0), 1)
+    a = softmax(s) @ v
+    af = np.swapaxes(a, 2, 3).reshape(1, dim, 1, seq)
+    h = xv + conv1x1(af, w["wo"])
+    hn = rms_norm(h, w["g2"], 1e-5)
+    u = conv1x1(hn, w["w1"])
+    gated = u / (1 + np.exp(-u)) * conv1x1(hn, w["w3"])
+    y = h + conv1x1(gated, w["w2"])
+    for n, arr in [("input", x), ("output", y)] + list(ws.items()):
+        save("block_" + n, arr)
+
+
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
     cnn()
     attn()
+    block()

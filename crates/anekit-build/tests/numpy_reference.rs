@@ -5,7 +5,8 @@
 //! constants as numpy's f64 → 1e-5 (seen: 5e-7). The executor with exact numerics rounds at
 //! the fp16 boundaries (outputs ≈ 0.1 for the CNN, up to ≈ 2 for attention, where half an fp16
 //! ulp is 1e-3) → 1e-4 / 2e-3 (seen: 3e-5 / 1.2e-3). With ANE numerics every op result is
-//! rounded to fp16 → 2e-4 / 4e-3 (seen: 3e-5 / 1.3e-3).
+//! rounded to fp16 → 2e-4 / 4e-3 (seen: 3e-5 / 1.3e-3). The transformer block (outputs up to
+//! ≈ 1.4, 20 ops deep): 1e-3 exact, 2.5e-3 ANE (seen: 4.8e-4 / 1.1e-3).
 
 use anekit_build::Graph;
 use anekit_build::builder::GraphBuilder;
@@ -79,6 +80,50 @@ fn attention() -> Graph {
     b.finish()
 }
 
+/// The canned `transformer_block`'s layers (models.rs `transformer_block_on`) with the fixture's
+/// weights: dim 8, 2 heads of 4, seq 4, hidden 16, causal, RoPE.
+fn block() -> Graph {
+    let (dim, heads, hd, seq) = (8i64, 2i64, 4i64, 4i64);
+    let mut b = GraphBuilder::new();
+    let x = b.input("x", &[1, 8, 1, 4]);
+    let w =
+        |b: &mut GraphBuilder, n: &str| b.constant_npy(n, &fixture(&format!("block_{n}"))).unwrap();
+    let g1 = w(&mut b, "g1");
+    let xn = b.rms_norm("attn_norm", x, 1, Some(g1), 1e-5).unwrap();
+    let heads_of = |b: &mut GraphBuilder, n: &str| {
+        let wt = w(b, n);
+        let t = b.linear_conv(n, xn, wt, None).unwrap();
+        let r = b
+            .reshape(&format!("{n}_heads"), t, &[1, heads, hd, seq])
+            .unwrap();
+        b.transpose(&format!("{n}_t"), r, &[0, 1, 3, 2]).unwrap()
+    };
+    let q = heads_of(&mut b, "wq");
+    let k = heads_of(&mut b, "wk");
+    let v = heads_of(&mut b, "wv");
+    let q = b.rope("q_rope", q, 10000.0).unwrap();
+    let k = b.rope("k_rope", k, 10000.0).unwrap();
+    let a = b
+        .scaled_dot_product_attention("attn", q, k, v, None, true)
+        .unwrap();
+    let at = b.transpose("attn_t", a, &[0, 1, 3, 2]).unwrap();
+    let af = b.reshape("attn_merge", at, &[1, dim, 1, seq]).unwrap();
+    let wo = w(&mut b, "wo");
+    let o = b.linear_conv("wo", af, wo, None).unwrap();
+    let h = b.add("attn_residual", x, o).unwrap();
+    let g2 = w(&mut b, "g2");
+    let hn = b.rms_norm("ffn_norm", h, 1, Some(g2), 1e-5).unwrap();
+    let (w1, w3, w2) = (w(&mut b, "w1"), w(&mut b, "w3"), w(&mut b, "w2"));
+    let u = b.linear_conv("w1", hn, w1, None).unwrap();
+    let u3 = b.linear_conv("w3", hn, w3, None).unwrap();
+    let act = b.silu("silu", u).unwrap();
+    let gated = b.mul("gate", act, u3).unwrap();
+    let down = b.linear_conv("w2", gated, w2, None).unwrap();
+    let y = b.add("ffn_residual", h, down).unwrap();
+    b.output(y);
+    b.finish()
+}
+
 fn max_abs(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
     a.iter().zip(b).fold(0f32, |m, (x, y)| m.max((x - y).abs()))
@@ -132,6 +177,11 @@ fn check(g: &Graph, prefix: &str, tol_exact: f32, tol_ane: f32) {
 #[test]
 fn notes_cnn_topology_matches_numpy() {
     check(&cnn(), "cnn", 1e-4, 2e-4);
+}
+
+#[test]
+fn transformer_block_layers_match_numpy() {
+    check(&block(), "block", 1e-3, 2.5e-3);
 }
 
 #[test]
