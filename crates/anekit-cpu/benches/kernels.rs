@@ -2,13 +2,15 @@
 //! machine load next to any figure you record).
 //!
 //! - `gemm/1024`: 1024³ f32 matmul; throughput is reported in FLOP/s (2·n³ "elements").
-//! - `conv/3x3_64_56`: 3×3 conv 64→64 on 1×64×56×56, pad 1 (2·64·576·3136 FLOP).
+//! - `conv/3x3_64_56`: 3×3 conv 64→64 on 1×64×56×56, pad 1 (2·64·576·3136 FLOP of direct
+//!   work; it runs on the Winograd path, which does 4× fewer multiplications);
+//!   `conv/3x3_64_56_im2col` the same conv on the im2col + GEMM path.
 //! - `attention/256x768x12`: scaled_dot_product_attention, 12 heads × 64 dims, seq 256.
 //!
 //! Run: `cargo bench -p anekit-cpu --bench kernels`.
 
 use anekit_cpu::attention::scaled_dot_product_attention;
-use anekit_cpu::conv::{Conv2dParams, conv2d};
+use anekit_cpu::conv::{Conv2dParams, conv2d, conv2d_with};
 use anekit_cpu::matmul::matmul;
 use anekit_cpu::{Numerics, Tensor};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -59,6 +61,10 @@ fn benches(c: &mut Criterion) {
     g.throughput(Throughput::Elements(2 * 64 * 64 * 9 * 56 * 56));
     g.bench_function("3x3_64_56", |bch| {
         bch.iter(|| conv2d(black_box(x.view()), w.view(), Some(bias.view()), &p))
+    });
+    // The same conv on the im2col path (what 3×3 convs ran on before the Winograd path).
+    g.bench_function("3x3_64_56_im2col", |bch| {
+        bch.iter(|| conv2d_with(black_box(x.view()), w.view(), Some(bias.view()), &p, false))
     });
     g.finish();
 

@@ -10,6 +10,8 @@
 //!   work (one threaded GEMM over the whole 64×576×3136 product split poorly in measurements
 //!   on the shared machine; ~95 GFLOP per CPU-second now, docs/numerics.md). A direct loop
 //!   nest written by hand would not approach the GEMM micro-kernels.
+//! - 3×3, stride 1, dilation 1, groups 1, ≥ 8 channels in and out: Winograd F(4×4, 3×3)
+//!   (`winograd.rs`), 4× fewer multiplications; its numerics are documented there.
 //! - 1×1, stride 1, no padding: the input plane *is* the im2col matrix; no copy.
 //! - Depthwise (one input and one output channel per group): a GEMM would have M = 1, which
 //!   wastes the micro-kernel, so a direct loop over each plane runs instead (parallel over
@@ -21,6 +23,7 @@
 
 use crate::matmul::{MatRef, gemm_f32};
 use crate::tensor::num_elements;
+use crate::winograd;
 use crate::{KernelError, Result, Tensor, TensorView};
 use rayon::prelude::*;
 
@@ -219,6 +222,18 @@ pub fn conv2d(
     bias: Option<TensorView<'_>>,
     p: &Conv2dParams,
 ) -> Result<Tensor> {
+    conv2d_with(x, weight, bias, p, true)
+}
+
+/// [`conv2d`] with the Winograd F(4×4, 3×3) path allowed or not (`allow_winograd = false` is
+/// always im2col + GEMM), so tests and benchmarks can compare the two paths.
+pub fn conv2d_with(
+    x: TensorView<'_>,
+    weight: TensorView<'_>,
+    bias: Option<TensorView<'_>>,
+    p: &Conv2dParams,
+    allow_winograd: bool,
+) -> Result<Tensor> {
     const OP: &str = "conv";
     let rank3 = x.rank() == 3;
     let [n, c, h, w] = as_4d(OP, x.shape())?;
@@ -287,6 +302,23 @@ pub fn conv2d(
 
     if cg == 1 && coutg == 1 {
         depthwise(xd, wd, (n, c, h, w), (kh, kw), (oh, ow), p, &mut out);
+        return Ok(Tensor::from_parts(out_shape, out));
+    }
+
+    if allow_winograd
+        && !rank3
+        && winograd::applies((c, cout), (kh, kw), (oh, ow), p.strides, p.dilations, g)
+    {
+        winograd::conv3x3(
+            OP,
+            xd,
+            wd,
+            (n, c, h, w),
+            cout,
+            (oh, ow),
+            (p.pads[0], p.pads[2]),
+            &mut out,
+        )?;
         return Ok(Tensor::from_parts(out_shape, out));
     }
 

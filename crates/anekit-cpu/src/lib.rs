@@ -36,6 +36,7 @@ pub mod reduce;
 pub mod resize;
 pub mod shape_ops;
 pub mod tensor;
+mod winograd;
 
 pub use error::KernelError;
 pub use numerics::Numerics;

@@ -1,0 +1,636 @@
+//! Winograd F(4×4, 3×3) convolution for 3×3, stride-1, dilation-1, ungrouped `conv`.
+//!
+//! Why: a 3×3 conv 64→64 on 56×56 is 231 MFLOP of direct work, ~0.8 ms at this machine's
+//! 2-core f32 FMA peak, so no direct or im2col kernel can beat onnxruntime by the margin the
+//! benchmark target asks for. F(4×4, 3×3) (Lavin & Gray 2015) computes each 4×4 output tile
+//! from a 6×6 input tile with 36 multiplications per (input, output) channel pair instead of
+//! 144: the conv becomes 36 independent GEMMs `M[t] = U[t] · V[t]` (U: transformed weights
+//! `[Cout, C]`, V: transformed input tiles `[C, tiles]`), run on the `gemm` crate, plus
+//! cheap linear transforms before and after.
+//!
+//! Numerics: the transforms run in f32 and the products accumulate in f32, like the direct
+//! path, but the transforms add rounding of their own (their constants reach 8 and 1/24, so
+//! intermediate values grow before they cancel). Measured on the benchmark shape (64→64,
+//! 56×56, uniform [-1, 1) data, outputs of RMS 8; test `ane_rounding_within_one_ulp`): max
+//! |error| vs an f64 direct conv 2.7e-4 (im2col path: 2.0e-5), i.e. ~3 % of one fp16 ulp at
+//! the output RMS. After `ane` rounding to fp16 every element with |y| ≥ RMS/16 is within
+//! 1 ulp of the exactly rounded value (as is the im2col path's), and 0.8 % of all elements
+//! round differently from the im2col path (values within the f32 noise of a rounding
+//! boundary). Smaller outputs see the same absolute error as more of their own (smaller)
+//! ulps. The bundled CNN example's 16→32 conv runs on this path and stays within 1 fp16 ulp
+//! of numpy (tests/exec_examples.rs).
+//!
+//! Work split: output tile rows are cut into blocks whose transformed data fits in a core's
+//! L2; blocks run in parallel (rayon), each doing input transform → 36 single-threaded GEMMs
+//! → output transform on its own buffers.
+
+use crate::Result;
+use crate::matmul::{MatRef, gemm_f32};
+use rayon::prelude::*;
+
+/// Transformed positions per tile (6×6).
+const NT: usize = 36;
+
+/// Floats of transformed input + products per block (1 MiB): with the 36 weight matrices
+/// (C·Cout·36 floats) this stays within one core's 2 MiB L2 for 64 channels.
+const BLOCK_FLOATS: usize = 1 << 18;
+
+/// `G` of F(4×4, 3×3): filter transform `U = G g Gᵀ`.
+const G: [[f32; 3]; 6] = [
+    [1.0 / 4.0, 0.0, 0.0],
+    [-1.0 / 6.0, -1.0 / 6.0, -1.0 / 6.0],
+    [-1.0 / 6.0, 1.0 / 6.0, -1.0 / 6.0],
+    [1.0 / 24.0, 1.0 / 12.0, 1.0 / 6.0],
+    [1.0 / 24.0, -1.0 / 12.0, 1.0 / 6.0],
+    [0.0, 0.0, 1.0],
+];
+
+/// Whether the Winograd path should run for this conv. Small channel counts or outputs make
+/// the transforms cost more than the multiplications they save, so those stay on im2col.
+pub(crate) fn applies(
+    (c, cout): (usize, usize),
+    (kh, kw): (usize, usize),
+    (oh, ow): (usize, usize),
+    strides: [usize; 2],
+    dilations: [usize; 2],
+    groups: usize,
+) -> bool {
+    (kh, kw) == (3, 3)
+        && strides == [1, 1]
+        && dilations == [1, 1]
+        && groups == 1
+        && c >= 8
+        && cout >= 8
+        && oh >= 4
+        && ow >= 4
+}
+
+/// Filter transform: `wd` is `[F][3][3]` (F = Cout·C filters); writes `U` as `[36][F]` into
+/// `u`, i.e. 36 row-major `[Cout, C]` matrices. Works on chunks of filters laid out as planes
+/// on the stack, so every loop vectorises and nothing but `u` is allocated.
+#[inline(always)]
+fn transform_weights_impl(wd: &[f32], f: usize, u: &mut Vec<f32>) {
+    const CH: usize = 64;
+    u.resize(NT * f, 0.0);
+    let mut g = [[0.0f32; CH]; 9];
+    let mut tmp = [[0.0f32; CH]; 18];
+    for f0 in (0..f).step_by(CH) {
+        let len = CH.min(f - f0);
+        for (fi, k) in wd[f0 * 9..(f0 + len) * 9].chunks_exact(9).enumerate() {
+            for (a, &v) in k.iter().enumerate() {
+                g[a][fi] = v;
+            }
+        }
+        // tmp[i][b] = Σ_a G[i][a] · g[a][b]
+        for i in 0..6 {
+            for b in 0..3 {
+                let [c0, c1, c2] = G[i];
+                let (g0, g1, g2) = (&g[b], &g[3 + b], &g[6 + b]);
+                for x in 0..CH {
+                    tmp[i * 3 + b][x] = c0 * g0[x] + c1 * g1[x] + c2 * g2[x];
+                }
+            }
+        }
+        // u[i][j] = Σ_b tmp[i][b] · G[j][b]
+        for i in 0..6 {
+            for j in 0..6 {
+                let [c0, c1, c2] = G[j];
+                let (t0, t1, t2) = (&tmp[i * 3], &tmp[i * 3 + 1], &tmp[i * 3 + 2]);
+                let dst = &mut u[(i * 6 + j) * f + f0..(i * 6 + j) * f + f0 + len];
+                for (d, ((a, b), c)) in dst.iter_mut().zip(t0.iter().zip(t1).zip(t2)) {
+                    *d = c0 * a + c1 * b + c2 * c;
+                }
+            }
+        }
+    }
+}
+
+/// Six equal-length rows `off..off+len` of `buf`, `stride` apart.
+fn six_mut(buf: &mut [f32], stride: usize, off: usize, len: usize) -> [&mut [f32]; 6] {
+    let (a, r) = buf.split_at_mut(stride);
+    let (b, r) = r.split_at_mut(stride);
+    let (c, r) = r.split_at_mut(stride);
+    let (d, r) = r.split_at_mut(stride);
+    let (e, f) = r.split_at_mut(stride);
+    [
+        &mut a[off..off + len],
+        &mut b[off..off + len],
+        &mut c[off..off + len],
+        &mut d[off..off + len],
+        &mut e[off..off + len],
+        &mut f[off..off + len],
+    ]
+}
+
+/// `o = Bᵀ d` elementwise over the rows' length (the input transform along one axis).
+#[inline(always)]
+fn bt6(d: [&[f32]; 6], o: [&mut [f32]; 6]) {
+    let [o0, o1, o2, o3, o4, o5] = o;
+    let n = o0.len();
+    let (d0, d1, d2, d3, d4, d5) = (
+        &d[0][..n],
+        &d[1][..n],
+        &d[2][..n],
+        &d[3][..n],
+        &d[4][..n],
+        &d[5][..n],
+    );
+    let (o1, o2, o3, o4, o5) = (
+        &mut o1[..n],
+        &mut o2[..n],
+        &mut o3[..n],
+        &mut o4[..n],
+        &mut o5[..n],
+    );
+    for x in 0..n {
+        let (a0, a1, a2, a3, a4, a5) = (d0[x], d1[x], d2[x], d3[x], d4[x], d5[x]);
+        o0[x] = 4.0 * a0 - 5.0 * a2 + a4;
+        o1[x] = -4.0 * (a1 + a2) + (a3 + a4);
+        o2[x] = 4.0 * (a1 - a2) + (a4 - a3);
+        o3[x] = 2.0 * (a3 - a1) + (a4 - a2);
+        o4[x] = 2.0 * (a1 - a3) + (a4 - a2);
+        o5[x] = 4.0 * a1 - 5.0 * a3 + a5;
+    }
+}
+
+/// `o = Aᵀ d` elementwise (the output transform along one axis, 6 → 4).
+#[inline(always)]
+fn at4(d: [&[f32]; 6], o: [&mut [f32]; 4]) {
+    let [o0, o1, o2, o3] = o;
+    let n = o0.len();
+    let (d0, d1, d2, d3, d4, d5) = (
+        &d[0][..n],
+        &d[1][..n],
+        &d[2][..n],
+        &d[3][..n],
+        &d[4][..n],
+        &d[5][..n],
+    );
+    let (o1, o2, o3) = (&mut o1[..n], &mut o2[..n], &mut o3[..n]);
+    for x in 0..n {
+        let (a0, a1, a2, a3, a4, a5) = (d0[x], d1[x], d2[x], d3[x], d4[x], d5[x]);
+        let (p12, m12, p34, m34) = (a1 + a2, a1 - a2, a3 + a4, a3 - a4);
+        o0[x] = a0 + p12 + p34;
+        o1[x] = m12 + 2.0 * m34;
+        o2[x] = p12 + 4.0 * p34;
+        o3[x] = m12 + 8.0 * m34 + a5;
+    }
+}
+
+/// Runs `$body` compiled for AVX-512 when the CPU has it (checked at run time; the crate
+/// itself targets baseline x86-64, whose SSE2 vectors are a quarter as wide), else as is.
+macro_rules! dispatch {
+    ($name:ident, $imp:ident, ($($arg:ident: $ty:ty),*) $(-> $ret:ty)?) => {
+        #[allow(unsafe_code)]
+        fn $name($($arg: $ty),*) $(-> $ret)? {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f")]
+                fn wide($($arg: $ty),*) $(-> $ret)? {
+                    $imp($($arg),*)
+                }
+                if std::arch::is_x86_feature_detected!("avx512f") {
+                    // SAFETY: the CPU supports AVX-512F, checked just above.
+                    return unsafe { wide($($arg),*) };
+                }
+            }
+            $imp($($arg),*)
+        }
+    };
+}
+
+dispatch!(transform_weights, transform_weights_impl, (wd: &[f32], f: usize, u: &mut Vec<f32>));
+dispatch!(input_block, input_block_impl, (xi: &[f32], g: &Geo, ty0: usize, ty1: usize, s: &mut Scratch));
+dispatch!(output_block, output_block_impl, (g: &Geo, ty0: usize, ty1: usize, s: &mut Scratch, dst: &mut [&mut [f32]]));
+
+/// Geometry shared by the stages.
+#[derive(Clone, Copy)]
+struct Geo {
+    c: usize,
+    cout: usize,
+    h: usize,
+    w: usize,
+    ow: usize,
+    pt: isize,
+    pl: isize,
+    /// Tiles per row.
+    tx: usize,
+}
+
+thread_local! {
+    /// Per-thread scratch kept across calls: ~2 MiB per thread for a 64-channel conv, which
+    /// saves mapping and zeroing fresh pages on every call (page faults and memset were ~15 %
+    /// of the profile with per-call buffers).
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
+    /// The transformed weights of the last conv this thread started.
+    static U_BUF: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Scratch buffers of one thread.
+#[derive(Default)]
+struct Scratch {
+    v: Vec<f32>,
+    m: Vec<f32>,
+    tmp: Vec<f32>,
+    cols: Vec<f32>,
+}
+
+/// Input transform of tile rows `ty0..ty1` of one image into `v` (`[C][36][nt]`).
+///
+/// Per channel, the 6×6 input tiles of the block are first gathered into structure-of-arrays
+/// form (`d[a][b][tile]`), so both 1-D transforms run as vector loops over all `nt` tiles
+/// (a loop over one tile row's ~14 tiles would run mostly in the scalar remainder).
+#[inline(always)]
+fn input_block_impl(xi: &[f32], g: &Geo, ty0: usize, ty1: usize, s: &mut Scratch) {
+    let tx = g.tx;
+    let nt = (ty1 - ty0) * tx;
+    s.v.resize(g.c * NT * nt, 0.0);
+    s.tmp.resize(NT * nt, 0.0);
+    s.cols.resize(NT * nt, 0.0);
+    // Tiles whose 6 input columns 4k - pl .. 4k - pl + 6 all exist: k_lo..k_hi.
+    let k_lo = (g.pl.max(0) as usize).div_ceil(4).min(tx);
+    let k_hi = if g.w as isize + g.pl >= 6 {
+        (((g.w as isize + g.pl - 6) / 4 + 1) as usize).clamp(k_lo, tx)
+    } else {
+        k_lo
+    };
+    for ci in 0..g.c {
+        let plane = &xi[ci * g.h * g.w..(ci + 1) * g.h * g.w];
+        let d = &mut s.cols;
+        for (r, ty) in (ty0..ty1).enumerate() {
+            for a in 0..6 {
+                let base = a * 6 * nt + r * tx;
+                let [d0, d1, d2, d3, d4, d5] = six_mut(&mut d[base..], nt, 0, tx);
+                let iy = (4 * ty + a) as isize - g.pt;
+                if iy < 0 || iy >= g.h as isize {
+                    for o in [d0, d1, d2, d3, d4, d5] {
+                        o.fill(0.0);
+                    }
+                    continue;
+                }
+                let src = &plane[iy as usize * g.w..(iy as usize + 1) * g.w];
+                // Gathered straight from the input row (element by element: a copy through a
+                // padded row buffer cost more in memcpy calls than the gather itself).
+                let edge = |k: usize| -> [f32; 6] {
+                    std::array::from_fn(|b| {
+                        let x = (4 * k + b) as isize - g.pl;
+                        if x >= 0 && x < g.w as isize {
+                            src[x as usize]
+                        } else {
+                            0.0
+                        }
+                    })
+                };
+                for k in (0..k_lo).chain(k_hi..tx) {
+                    [d0[k], d1[k], d2[k], d3[k], d4[k], d5[k]] = edge(k);
+                }
+                let x0 = (4 * k_lo) as isize - g.pl;
+                let inner = src.get(x0.max(0) as usize..).unwrap_or_default();
+                let outs = d0[k_lo..k_hi].iter_mut().zip(&mut d1[k_lo..k_hi]);
+                let outs = outs.zip(&mut d2[k_lo..k_hi]).zip(&mut d3[k_lo..k_hi]);
+                let outs = outs.zip(&mut d4[k_lo..k_hi]).zip(&mut d5[k_lo..k_hi]);
+                // Tile k: this chunk of 4 columns and the next chunk's first 2.
+                let quads = inner
+                    .chunks_exact(4)
+                    .zip(inner.get(4..).unwrap_or_default().chunks(4));
+                for ((q, n), (((((o0, o1), o2), o3), o4), o5)) in quads.zip(outs) {
+                    (*o0, *o1, *o2, *o3) = (q[0], q[1], q[2], q[3]);
+                    (*o4, *o5) = (n[0], n[1]);
+                }
+            }
+        }
+        // Along y: tmp[i][b] = Σ_a Bᵀ[i][a] d[a][b].
+        for b in 0..6 {
+            let src: [&[f32]; 6] =
+                std::array::from_fn(|a| &d[(a * 6 + b) * nt..(a * 6 + b + 1) * nt]);
+            bt6(src, six_mut(&mut s.tmp, 6 * nt, b * nt, nt));
+        }
+        // Along x: v[i][j] = Σ_b tmp[i][b] Bᵀ[j][b].
+        let vc = &mut s.v[ci * NT * nt..(ci + 1) * NT * nt];
+        for i in 0..6 {
+            let src: [&[f32]; 6] =
+                std::array::from_fn(|b| &s.tmp[(i * 6 + b) * nt..(i * 6 + b + 1) * nt]);
+            bt6(src, six_mut(&mut vc[i * 6 * nt..], nt, 0, nt));
+        }
+    }
+}
+
+/// Output transform of products `m` (`[36][Cout][nt]`), added into `dst` (one slice per
+/// output channel: the block's output rows), as vector loops over all `nt` tiles, then one
+/// scatter into output rows.
+#[inline(always)]
+fn output_block_impl(g: &Geo, ty0: usize, ty1: usize, s: &mut Scratch, dst: &mut [&mut [f32]]) {
+    let tx = g.tx;
+    let nt = (ty1 - ty0) * tx;
+    // tmp: [4][6][nt] after the y stage; cols: [4][4][nt] after the x stage.
+    s.tmp.resize(24 * nt, 0.0);
+    s.cols.resize(16 * nt, 0.0);
+    let pstride = g.cout * nt;
+    for (co, out_c) in dst.iter_mut().enumerate() {
+        for j in 0..6 {
+            let src: [&[f32]; 6] = std::array::from_fn(|i| {
+                let p = (i * 6 + j) * pstride + co * nt;
+                &s.m[p..p + nt]
+            });
+            let (a, rest) = s.tmp.split_at_mut(6 * nt);
+            let (b, rest) = rest.split_at_mut(6 * nt);
+            let (c, e) = rest.split_at_mut(6 * nt);
+            let o = j * nt..(j + 1) * nt;
+            at4(
+                src,
+                [
+                    &mut a[o.clone()],
+                    &mut b[o.clone()],
+                    &mut c[o.clone()],
+                    &mut e[o],
+                ],
+            );
+        }
+        for k in 0..4 {
+            let st = &s.tmp[k * 6 * nt..(k + 1) * 6 * nt];
+            let src: [&[f32]; 6] = std::array::from_fn(|j| &st[j * nt..(j + 1) * nt]);
+            let y = &mut s.cols[k * 4 * nt..(k + 1) * 4 * nt];
+            let (a, rest) = y.split_at_mut(nt);
+            let (b, rest) = rest.split_at_mut(nt);
+            let (c, e) = rest.split_at_mut(nt);
+            at4(src, [a, b, c, e]);
+        }
+        for (oy, orow) in out_c.chunks_exact_mut(g.ow).enumerate() {
+            let (base, k) = ((oy / 4) * tx, oy % 4);
+            let y = &s.cols[k * 4 * nt..(k + 1) * 4 * nt];
+            let ys: [&[f32]; 4] = std::array::from_fn(|l| &y[l * nt + base..l * nt + base + tx]);
+            let mut quads = orow.chunks_exact_mut(4);
+            let vals = ys[0].iter().zip(ys[1]).zip(ys[2]).zip(ys[3]);
+            for (q, (((a, b), c), d)) in (&mut quads).zip(vals) {
+                q[0] += a;
+                q[1] += b;
+                q[2] += c;
+                q[3] += d;
+            }
+            let last = g.ow / 4;
+            for (l, o) in quads.into_remainder().iter_mut().enumerate() {
+                *o += ys[l][last];
+            }
+        }
+    }
+}
+
+/// 3×3 stride-1 conv by F(4×4, 3×3): `x` `[N, C, H, W]`, `w` `[Cout, C, 3, 3]`, explicit
+/// top/left pads (bottom/right padding is implied by `oh`/`ow`). The result is added into `out`
+/// (`[N, Cout, oh, ow]`, holding the bias or zeros).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn conv3x3(
+    op: &'static str,
+    xd: &[f32],
+    wd: &[f32],
+    (n, c, h, w): (usize, usize, usize, usize),
+    cout: usize,
+    (oh, ow): (usize, usize),
+    (pt, pl): (usize, usize),
+    out: &mut [f32],
+) -> Result<()> {
+    let tx = ow.div_ceil(4);
+    let tyn = oh.div_ceil(4);
+    let g = Geo {
+        c,
+        cout,
+        h,
+        w,
+        ow,
+        pt: pt as isize,
+        pl: pl as isize,
+        tx,
+    };
+    // The transformed weights live in a per-thread buffer too; if this thread's is in use
+    // (a conv started by a rayon job this thread stole while waiting), a fresh one is used.
+    let mut own = Vec::new();
+    let mut cached = U_BUF.with(|b| b.try_borrow_mut().map(|mut b| std::mem::take(&mut *b)));
+    let u = cached.as_mut().unwrap_or(&mut own);
+    transform_weights(wd, cout * c, u);
+    let u = &*u;
+    // Tile rows per block: fit BLOCK_FLOATS, and give every thread at least one block.
+    let per_row = (c + cout) * NT * tx;
+    let threads = rayon::current_num_threads().max(1);
+    let mut rb = (BLOCK_FLOATS / per_row.max(1)).clamp(1, tyn);
+    if n < threads {
+        rb = rb.min(tyn.div_ceil(threads.div_ceil(n)));
+    }
+    // Each block's output rows of every (image, channel) plane, split off `out` up front so
+    // the blocks write their results in place, in parallel.
+    let per_image = tyn.div_ceil(rb);
+    let mut blocks: Vec<(usize, usize, Vec<&mut [f32]>)> = (0..n)
+        .flat_map(|ni| {
+            (0..tyn)
+                .step_by(rb)
+                .map(move |t0| (ni, t0, Vec::with_capacity(cout)))
+        })
+        .collect();
+    for (pi, mut rest) in out.chunks_exact_mut(oh * ow).enumerate() {
+        for bi in 0..per_image {
+            let ty0 = bi * rb;
+            let rows = (4 * (ty0 + rb)).min(oh) - 4 * ty0;
+            let (seg, r) = rest.split_at_mut(rows * ow);
+            rest = r;
+            blocks[(pi / cout) * per_image + bi].2.push(seg);
+        }
+    }
+    let res = blocks.into_par_iter().try_for_each(|(ni, ty0, mut dst)| {
+        SCRATCH.with_borrow_mut(|s| {
+            let ty1 = (ty0 + rb).min(tyn);
+            let nt = (ty1 - ty0) * tx;
+            input_block(&xd[ni * c * h * w..(ni + 1) * c * h * w], &g, ty0, ty1, s);
+            s.m.resize(NT * cout * nt, 0.0);
+            for t in 0..NT {
+                gemm_f32(
+                    op,
+                    cout,
+                    nt,
+                    c,
+                    MatRef {
+                        data: &u[t * cout * c..(t + 1) * cout * c],
+                        rs: c,
+                        cs: 1,
+                    },
+                    MatRef {
+                        data: &s.v[t * nt..],
+                        rs: NT * nt,
+                        cs: 1,
+                    },
+                    &mut s.m[t * cout * nt..(t + 1) * cout * nt],
+                    false,
+                    false,
+                )?;
+            }
+            output_block(&g, ty0, ty1, s, &mut dst);
+            Ok(())
+        })
+    });
+    if let Ok(u) = cached {
+        U_BUF.with(|b| {
+            if let Ok(mut b) = b.try_borrow_mut() {
+                *b = u;
+            }
+        });
+    }
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::conv::{Conv2dParams, conv2d, conv2d_with};
+    use crate::{Numerics, Tensor};
+    use anekit_core::DType;
+    use half::f16;
+
+    fn val(i: usize, s: usize) -> f32 {
+        // Deterministic values in [-1, 1).
+        let z = (i as u64 + 1)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .wrapping_add(s as u64 * 0xD1B5_4A32_D192_ED03);
+        let z = (z ^ (z >> 31)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        ((z >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+    }
+
+    struct Case {
+        x: Tensor,
+        w: Tensor,
+        b: Tensor,
+        p: Conv2dParams,
+    }
+
+    fn case(n: usize, c: usize, co: usize, h: usize, w: usize, pads: [usize; 4]) -> Case {
+        let t = |shape: Vec<usize>, s| {
+            let len = shape.iter().product();
+            Tensor::new(shape, (0..len).map(|i| val(i, s)).collect()).unwrap()
+        };
+        Case {
+            x: t(vec![n, c, h, w], 1),
+            w: t(vec![co, c, 3, 3], 2),
+            b: t(vec![co], 3),
+            p: Conv2dParams {
+                pads,
+                ..Conv2dParams::default()
+            },
+        }
+    }
+
+    /// Direct conv in f64: the independent reference.
+    fn reference(k: &Case, oh: usize, ow: usize) -> Vec<f64> {
+        let [n, c, h, w] = *k.x.shape() else { panic!() };
+        let co = k.w.shape()[0];
+        let (pt, pl) = (k.p.pads[0] as isize, k.p.pads[2] as isize);
+        let mut out = vec![0.0f64; n * co * oh * ow];
+        for ni in 0..n {
+            for o in 0..co {
+                for i in 0..oh {
+                    for j in 0..ow {
+                        let mut s = f64::from(k.b.data()[o]);
+                        for ci in 0..c {
+                            for ki in 0..3 {
+                                for kj in 0..3 {
+                                    let (ih, iw) = (i as isize + ki - pt, j as isize + kj - pl);
+                                    if ih < 0 || iw < 0 || ih >= h as isize || iw >= w as isize {
+                                        continue;
+                                    }
+                                    let xv = k.x.data()
+                                        [((ni * c + ci) * h + ih as usize) * w + iw as usize];
+                                    let wv = k.w.data()
+                                        [((o * c + ci) * 3 + ki as usize) * 3 + kj as usize];
+                                    s += f64::from(xv) * f64::from(wv);
+                                }
+                            }
+                        }
+                        out[((ni * co + o) * oh + i) * ow + j] = s;
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Max |error| of the Winograd and the im2col path vs the f64 reference.
+    fn errors(k: &Case) -> (f64, f64, Tensor, Tensor, Vec<f64>) {
+        let wino = conv2d(k.x.view(), k.w.view(), Some(k.b.view()), &k.p).unwrap();
+        let direct = conv2d_with(k.x.view(), k.w.view(), Some(k.b.view()), &k.p, false).unwrap();
+        assert_eq!(wino.shape(), direct.shape());
+        let [_, _, oh, ow] = *wino.shape() else {
+            panic!()
+        };
+        let r = reference(k, oh, ow);
+        let err = |t: &Tensor| {
+            t.data()
+                .iter()
+                .zip(&r)
+                .map(|(&g, &e)| (f64::from(g) - e).abs())
+                .fold(0.0, f64::max)
+        };
+        (err(&wino), err(&direct), wino, direct, r)
+    }
+
+    /// Odd sizes (partial edge tiles), asymmetric and zero padding, two images, channel counts
+    /// that are not multiples of a SIMD width, and a shape that needs several row blocks.
+    #[test]
+    fn matches_f64_direct_conv() {
+        for (n, c, co, h, w, pads) in [
+            (1, 8, 8, 4, 4, [1, 1, 1, 1]),
+            (2, 9, 13, 11, 7, [1, 1, 1, 1]),
+            (1, 16, 12, 13, 17, [0, 0, 0, 0]),
+            (1, 10, 8, 9, 10, [2, 0, 0, 2]),
+            (1, 64, 64, 56, 56, [1, 1, 1, 1]),
+            (1, 24, 40, 70, 33, [1, 1, 1, 1]),
+        ] {
+            let k = case(n, c, co, h, w, pads);
+            assert!(super::applies((c, co), (3, 3), (h, w), [1, 1], [1, 1], 1));
+            let (ew, ed, ..) = errors(&k);
+            // Terms are products of two values in [-1, 1); 9·C of them plus the bias. The
+            // direct f32 path errs by ≲ 9C·2⁻²⁴; the transforms add up to ~100 such
+            // roundings on values up to ~100× the inputs (bound measured, see module doc).
+            let kdim = 9.0 * c as f64;
+            assert!(ed < kdim * 1.2e-7, "{n}x{c}->{co} {h}x{w}: direct err {ed}");
+            assert!(ew < kdim * 2e-6, "{n}x{c}->{co} {h}x{w}: winograd err {ew}");
+        }
+    }
+
+    /// In `ane` numerics (output rounded to fp16): the Winograd result's error vs the exactly
+    /// rounded value, in fp16 ulps at each element's own magnitude, and how often it differs
+    /// from the im2col path's. Near-zero outputs (|y| far below the output scale, whose fp16
+    /// ulp is tiny) see the f32 absolute error as many of their own ulps — the direct path
+    /// too — so the ulp bound applies to |y| ≥ 1/16 of the output RMS (~96% of elements).
+    #[test]
+    fn ane_rounding_within_one_ulp() {
+        let k = case(1, 64, 64, 56, 56, [1, 1, 1, 1]);
+        let (ew, ed, mut wino, mut direct, r) = errors(&k);
+        Numerics::Ane.round_output(wino.data_mut(), DType::Fp16);
+        Numerics::Ane.round_output(direct.data_mut(), DType::Fp16);
+        let rms = (r.iter().map(|v| v * v).sum::<f64>() / r.len() as f64).sqrt();
+        let (mut differ, mut checked, mut worst_w, mut worst_d) = (0, 0, 0.0f64, 0.0f64);
+        for ((&a, &b), &e) in wino.data().iter().zip(direct.data()).zip(&r) {
+            differ += usize::from(a != b);
+            if e.abs() < rms / 16.0 {
+                continue;
+            }
+            checked += 1;
+            let exact = f16::from_f64(e);
+            let up = f16::from_bits(exact.to_bits() + 1).to_f32();
+            let ulp = f64::from((up - exact.to_f32()).abs());
+            let ex = f64::from(exact.to_f32());
+            worst_w = worst_w.max((f64::from(a) - ex).abs() / ulp);
+            worst_d = worst_d.max((f64::from(b) - ex).abs() / ulp);
+        }
+        eprintln!(
+            "rms {rms:.3}, max abs err winograd {ew:.2e} direct {ed:.2e}; fp16 results differ in \
+             {differ} of {}; checked {checked}, worst ulps winograd {worst_w} direct {worst_d}",
+            r.len()
+        );
+        assert!(
+            worst_w <= 1.0 && worst_d <= 1.0,
+            "{worst_w} / {worst_d} ulps"
+        );
+        assert!(checked * 100 > r.len() * 90);
+        // Measured: 1647 of 200 704 (0.8 %).
+        assert!(
+            differ * 100 < wino.data().len() * 2,
+            "{differ} elements differ"
+        );
+    }
+}
