@@ -234,3 +234,20 @@ fn unknown_names_fail_with_one_line_and_suggestions() {
         .assert()
         .failure();
 }
+
+#[test]
+fn export_into_a_closed_pipe_ends_quietly() {
+    // `ane kb export | head`: the export (≈ 270 KB) outgrows the pipe buffer, so the write
+    // meets a closed pipe whatever the timing; it must end with 0, not a panic.
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("ane"))
+        .args(["kb", "export"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?}: {stderr}", out.status);
+    assert!(stderr.is_empty(), "{stderr}");
+}

@@ -333,6 +333,6 @@ fn search(text: &str, table: Option<&str>, ctx: &Ctx) -> CmdResult {
 fn export() -> CmdResult {
     let text = serde_json::to_string_pretty(&catalog::export())
         .map_err(|e| miette!("cannot serialise the knowledge base: {e}"))?;
-    println!("{text}");
-    Ok(())
+    // Through the shared writer: `ane kb export | head` ends quietly instead of panicking.
+    crate::output::write_stdout(&format!("{text}\n"))
 }

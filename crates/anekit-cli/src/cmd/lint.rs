@@ -191,7 +191,7 @@ pub fn run(args: LintArgs, ctx: &Ctx) -> CmdResult {
         ctx.emit(&(), || out)?;
         Ok(())
     } else {
-        print!("{out}");
+        crate::output::write_stdout(&out)?;
         Err(miette::miette!("{summary}"))
     }
 }
