@@ -283,3 +283,45 @@ fn blob_offsets_follow_the_writer_rule() {
         ]
     );
 }
+
+#[test]
+fn full_size_notes_attention_runs_and_matches_the_reference() {
+    // The one full-size canned model cheap enough for a debug test (≈ 0.8 GMAC, ≈ 25 s, most
+    // of it in the plain-loop reference evaluator): the notes' attention at seq 512, 8 heads of
+    // 64, in the M1 and the M4 dialect. The other full-size models are checked as text
+    // (`every_canned_model_at_full_size_validates_in_every_dialect`).
+    use anekit_cpu::exec::{ExecOptions, Executor, NamedTensor};
+    let g = models::by_name("notes-attention").unwrap().unwrap();
+    let inputs = inputs_for(&g);
+    let feed: Vec<(&str, Vec<f32>)> = inputs
+        .iter()
+        .map(|(n, _, d)| (n.as_str(), d.clone()))
+        .collect();
+    let reference = anekit_build::eval::evaluate(&g, &feed).unwrap();
+    for chip in ["m1", "m4"] {
+        let l = lower(&g, &Target::chip(chip).unwrap(), &LowerOptions::default()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        l.write_to(dir.path()).unwrap();
+        let program = anekit_ir::check(&l.text).program.unwrap();
+        let exec = Executor::new(
+            program,
+            Some(anekit_ir::weights::Weights::new(dir.path())),
+            ExecOptions::default(),
+        )
+        .unwrap();
+        let (name, shape, data) = &inputs[0];
+        let data = anekit_core::TensorData::F32(data.clone())
+            .convert(l.inputs[0].1)
+            .unwrap();
+        let out = exec
+            .run(&[NamedTensor {
+                name: name.clone(),
+                shape: shape.clone(),
+                data,
+            }])
+            .unwrap();
+        assert_eq!(out[0].shape, [512, 512]);
+        let err = rel_err(&out[0].data.to_f32(), &reference[0].data);
+        assert!(err < 2e-2, "{chip}: relative error {err}");
+    }
+}
