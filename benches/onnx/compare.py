@@ -4,11 +4,18 @@
 Builds the same graphs as crates/anekit-cpu/benches/kernels.rs in ONNX:
   gemm: MatMul [1024, 1024] x [1024, 1024]                      (2*1024^3 FLOP)
   conv: Conv 1x64x56x56, W 64x64x3x3, bias, pads 1, stride 1    (2*64*576*3136 FLOP)
-times them with onnxruntime (CPU execution provider, all cores), then runs the anekit
-criterion bench (unless --no-cargo) and reads its median estimates, and prints both side by
-side with the machine load. Needs: pip install onnx onnxruntime numpy.
+and the canned transformer block of anekit-build (`ane build transformer-block`: dim 768,
+12 heads, SwiGLU hidden 2048, seq 256, RoPE, causal attention, [1, C, 1, S] layout with every
+projection a 1x1 conv) op for op: RMSNorm as Mul/ReduceMean/Add/Sqrt/Reciprocal/Mul/Mul,
+Conv 1x1, Reshape/Transpose to heads, RoPE as Slice/Concat/Mul/Add with the same tables,
+MatMul/Mul/Add(mask)/Softmax/MatMul, SiLU as Sigmoid*x, residual Adds.
+Times them with onnxruntime (CPU execution provider, --threads intra-op threads), then runs the
+anekit criterion bench (unless --no-cargo) and reads its median estimates, and times the
+transformer block with `ane run --repeat` (median; the release binary in $CARGO_TARGET_DIR,
+built unless --no-cargo), and prints all side by side with the machine load.
+Needs: pip install onnx onnxruntime numpy.
 
-Usage: python3 benches/onnx/compare.py [--no-cargo] [--threads N] [--reps N]
+Usage: python3 benches/onnx/compare.py [--no-cargo] [--threads N] [--reps N] [--only NAMES]
 """
 
 import argparse
@@ -17,6 +24,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -29,6 +37,114 @@ IR_VERSION = 8
 
 GEMM_FLOP = 2 * 1024**3
 CONV_FLOP = 2 * 64 * 64 * 9 * 56 * 56
+
+# The canned transformer block (anekit-build TransformerConfig::STORIES110M, one layer).
+DIM, HEADS, HIDDEN, SEQ, EPS, ROPE_BASE = 768, 12, 2048, 256, 1e-5, 10000.0
+HD = DIM // HEADS
+# Multiply-adds x 2: 4 projections, 3 FFN convs, QK^T and PV (elementwise ops not counted).
+BLOCK_FLOP = 2 * SEQ * (4 * DIM * DIM + 3 * DIM * HIDDEN) + 2 * 2 * HEADS * SEQ * SEQ * HD
+
+
+def build_transformer_block():
+    """The same graph as anekit-build's transformer_block_on(), in ONNX."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(2)
+    nodes, inits = [], []
+
+    def const(name, arr):
+        inits.append(numpy_helper.from_array(np.asarray(arr), name))
+        return name
+
+    def node(op, ins, out, **kw):
+        nodes.append(helper.make_node(op, ins, [out], **kw))
+        return out
+
+    def conv1x1(name, x, cin, cout):
+        w = (rng.uniform(-1, 1, (cout, cin, 1, 1)) / np.sqrt(cin)).astype(np.float32)
+        return node("Conv", [x, const(name + "_w", w)], name, kernel_shape=[1, 1])
+
+    def rms(name, x):
+        g = const(name + "_g", rng.uniform(0.9, 1.1, (1, DIM, 1, 1)).astype(np.float32))
+        sq = node("Mul", [x, x], name + "_sq")
+        ms = node("ReduceMean", [sq], name + "_ms", axes=[1], keepdims=1)
+        e = node("Add", [ms, const(name + "_eps", np.array(EPS, np.float32))], name + "_e")
+        r = node("Reciprocal", [node("Sqrt", [e], name + "_sqrt")], name + "_rsqrt")
+        return node("Mul", [node("Mul", [x, r], name + "_n"), g], name)
+
+    heads_shape = const("heads_shape", np.array([1, HEADS, HD, SEQ], np.int64))
+    merged_shape = const("merged_shape", np.array([1, DIM, 1, SEQ], np.int64))
+    half = HD // 2
+    i = np.arange(HD)
+    freq = ROPE_BASE ** (-(2 * (i % half)) / HD)
+    ang = np.arange(SEQ)[:, None] * freq[None, :]
+    cos = const("rope_cos", np.cos(ang).astype(np.float32))
+    sin = const("rope_sin", np.where(i < half, -np.sin(ang), np.sin(ang)).astype(np.float32))
+    for nm, v in [("s0", [0]), ("sh", [half]), ("se", [HD]), ("ax3", [3])]:
+        const(nm, np.array(v, np.int64))
+    mask = np.where(np.arange(SEQ)[None, :] > np.arange(SEQ)[:, None], -65504.0, 0.0)
+    const("causal_mask", mask.astype(np.float32))
+    const("attn_scale", np.array(1.0 / np.sqrt(HD), np.float32))
+
+    def heads(name, t):
+        r = node("Reshape", [t, heads_shape], name + "_heads")
+        return node("Transpose", [r], name + "_t", perm=[0, 1, 3, 2])
+
+    def rope(name, t):
+        x1 = node("Slice", [t, "s0", "sh", "ax3"], name + "_x1")
+        x2 = node("Slice", [t, "sh", "se", "ax3"], name + "_x2")
+        rot = node("Concat", [x2, x1], name + "_rot", axis=3)
+        a = node("Mul", [t, cos], name + "_cos")
+        return node("Add", [a, node("Mul", [rot, sin], name + "_sin")], name)
+
+    xn = rms("attn_norm", "x")
+    q = rope("q_rope", heads("q", conv1x1("wq", xn, DIM, DIM)))
+    k = rope("k_rope", heads("k", conv1x1("wk", xn, DIM, DIM)))
+    v = heads("v", conv1x1("wv", xn, DIM, DIM))
+    kt = node("Transpose", [k], "k_tt", perm=[0, 1, 3, 2])
+    sc = node("Mul", [node("MatMul", [q, kt], "scores"), "attn_scale"], "scaled")
+    p = node("Softmax", [node("Add", [sc, "causal_mask"], "masked")], "probs", axis=-1)
+    a = node("MatMul", [p, v], "attn")
+    at = node("Transpose", [a], "attn_t", perm=[0, 1, 3, 2])
+    o = conv1x1("wo", node("Reshape", [at, merged_shape], "attn_merge"), DIM, DIM)
+    h = node("Add", ["x", o], "attn_residual")
+    hn = rms("ffn_norm", h)
+    w1 = conv1x1("w1", hn, DIM, HIDDEN)
+    w3 = conv1x1("w3", hn, DIM, HIDDEN)
+    act = node("Mul", [w1, node("Sigmoid", [w1], "sig")], "silu")
+    w2 = conv1x1("w2", node("Mul", [act, w3], "gate"), HIDDEN, DIM)
+    node("Add", [h, w2], "y")
+    g = helper.make_graph(
+        nodes, "transformer_block",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, DIM, 1, SEQ])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, DIM, 1, SEQ])],
+        initializer=inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)], ir_version=IR_VERSION)
+    onnx.checker.check_model(m)
+    return m
+
+
+def anekit_block(run_cargo, threads, reps):
+    """Median seconds of `ane run` on the canned transformer block (fp16 I/O), in ane and in
+    exact numerics."""
+    target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+    if run_cargo:
+        subprocess.run(["cargo", "build", "--release", "-p", "anekit-cli"], cwd=ROOT, check=True)
+    ane = os.path.join(target, "release", "ane")
+    if not os.path.exists(ane):
+        return None
+    env = dict(os.environ, RAYON_NUM_THREADS=str(threads))
+    with tempfile.TemporaryDirectory() as d:
+        subprocess.run([ane, "build", "transformer-block", "--target", "m3", "-o", d],
+                       check=True, stdout=subprocess.DEVNULL, env=env)
+        res = {}
+        for numerics in ("ane", "exact"):
+            out = subprocess.run([ane, "run", os.path.join(d, "model.mil"), "--repeat",
+                                  str(reps), "--numerics", numerics, "--json"],
+                                 check=True, capture_output=True, text=True, env=env)
+            res[numerics] = json.loads(out.stdout)["timing"]["median_ms"] * 1e-3
+    return res
 
 
 def build_models():
@@ -84,13 +200,17 @@ def time_ort(model, feed, threads, reps):
     return time_fn(lambda: sess.run(None, feed), reps)
 
 
-def anekit_medians(run_cargo):
+def anekit_medians(run_cargo, only):
     target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+    keys = [k for k in ("gemm", "conv") if k in only]
     if run_cargo:
         subprocess.run(["cargo", "bench", "-p", "anekit-cpu", "--bench", "kernels", "--",
-                        "gemm|conv"], cwd=ROOT, check=True)
+                        "|".join(keys)], cwd=ROOT, check=True)
     out = {}
-    for key, path in [("gemm", "gemm/1024"), ("conv", "conv/3x3_64_56")]:
+    for key, path in [("gemm", "gemm/1024"), ("conv", "conv/3x3_64_56"),
+                      ("conv_im2col", "conv/3x3_64_56_im2col")]:
+        if key.split("_")[0] not in keys:
+            continue
         est = os.path.join(target, "criterion", path, "new", "estimates.json")
         try:
             with open(est) as f:
@@ -103,43 +223,78 @@ def anekit_medians(run_cargo):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--no-cargo", action="store_true",
-                    help="do not run cargo bench; read the last criterion results")
+                    help="do not run cargo bench/build; read the last criterion results")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--reps", type=int, default=20)
+    ap.add_argument("--only", default="gemm,conv,block",
+                    help="comma-separated subset of gemm,conv,block")
     args = ap.parse_args()
+    only = set(args.only.split(","))
 
     gemm, conv = build_models()
     rng = np.random.default_rng(1)
     a = rng.uniform(-1, 1, (1024, 1024)).astype(np.float32)
     x = rng.uniform(-1, 1, (1, 64, 56, 56)).astype(np.float32)
+    xb = rng.uniform(-1, 1, (1, DIM, 1, SEQ)).astype(np.float32)
     load_before = os.getloadavg()[0]
-    ort_gemm = time_ort(gemm, {"a": a}, args.threads, args.reps)
-    ort_conv = time_ort(conv, {"x": x}, args.threads, args.reps)
-    bb = rng.uniform(-1, 1, (1024, 1024)).astype(np.float32)
-    np_gemm = time_fn(lambda: a @ bb, args.reps)
-    ours = anekit_medians(not args.no_cargo)
+    res = {}
+    if "gemm" in only:
+        res["ort_gemm"] = time_ort(gemm, {"a": a}, args.threads, args.reps)
+        bb = rng.uniform(-1, 1, (1024, 1024)).astype(np.float32)
+        res["np_gemm"] = time_fn(lambda: a @ bb, args.reps)
+    if "conv" in only:
+        res["ort_conv"] = time_ort(conv, {"x": x}, args.threads, args.reps)
+    if "block" in only:
+        res["ort_block"] = time_ort(build_transformer_block(), {"x": xb}, args.threads, args.reps)
+    if only & {"gemm", "conv"}:
+        ours = anekit_medians(not args.no_cargo, only)
+        res.update({"ours_" + k: v for k, v in ours.items()})
+    if "block" in only:
+        blk = anekit_block(not args.no_cargo, args.threads, args.reps) or {}
+        res["ours_block"] = blk.get("ane")
+        res["ours_block_exact"] = blk.get("exact")
     load_after = os.getloadavg()[0]
 
     def row(name, t, flop):
         if t is None:
-            return f"{name:<30} {'n/a':>9}"
+            return f"{name:<34} {'n/a':>9}"
         secs, cpu = t if isinstance(t, tuple) else (t, None)
-        line = f"{name:<30} {secs * 1e3:>9.2f} {flop / secs / 1e9:>9.1f}"
+        line = f"{name:<34} {secs * 1e3:>9.2f} {flop / secs / 1e9:>9.1f}"
         if cpu:
             line += f" {cpu * 1e3:>9.2f} {flop / cpu / 1e9:>12.1f}"
         return line
 
+    def ratio(ours, ort):
+        o, r = res.get(ours), res.get(ort)
+        if o is None or r is None:
+            return ""
+        r = r[0] if isinstance(r, tuple) else r
+        return f"   anekit / onnxruntime wall time: {o / r:.2f}x"
+
     print(f"\nthreads={args.threads}  load average (1 min) before {load_before:.2f}, "
           f"after {load_after:.2f}")
-    print(f"{'benchmark':<30} {'wall ms':>9} {'GFLOP/s':>9} {'cpu ms':>9} {'GFLOP/cpu-s':>12}")
-    print(row("gemm 1024^3  anekit-cpu", ours["gemm"], GEMM_FLOP))
-    print(row("gemm 1024^3  onnxruntime", ort_gemm, GEMM_FLOP))
-    print(row("gemm 1024^3  numpy (BLAS)", np_gemm, GEMM_FLOP))
-    print(row("conv 3x3 64->64 56x56 anekit", ours["conv"], CONV_FLOP))
-    print(row("conv 3x3 64->64 56x56 ort", ort_conv, CONV_FLOP))
-    print("anekit figures are criterion medians (wall only; for CPU time run the "
-          "cpu_time_probe example); onnxruntime/numpy: median wall and mean CPU time of "
-          f"{args.reps} runs after 3 warm-up runs.")
+    print(f"{'benchmark':<34} {'wall ms':>9} {'GFLOP/s':>9} {'cpu ms':>9} {'GFLOP/cpu-s':>12}")
+    if "gemm" in only:
+        print(row("gemm 1024^3  anekit-cpu", res.get("ours_gemm"), GEMM_FLOP))
+        print(row("gemm 1024^3  onnxruntime", res["ort_gemm"], GEMM_FLOP))
+        print(row("gemm 1024^3  numpy (BLAS)", res["np_gemm"], GEMM_FLOP))
+        print(ratio("ours_gemm", "ort_gemm"))
+    if "conv" in only:
+        print(row("conv 3x3 64->64 56x56 anekit", res.get("ours_conv"), CONV_FLOP))
+        print(row("  (anekit im2col path, same conv)", res.get("ours_conv_im2col"), CONV_FLOP))
+        print(row("conv 3x3 64->64 56x56 ort", res["ort_conv"], CONV_FLOP))
+        print(ratio("ours_conv", "ort_conv"))
+    if "block" in only:
+        print(row("transformer block anekit (ane run)", res.get("ours_block"), BLOCK_FLOP))
+        print(row("  (anekit, --numerics exact)", res.get("ours_block_exact"), BLOCK_FLOP))
+        print(row("transformer block onnxruntime", res["ort_block"], BLOCK_FLOP))
+        print(ratio("ours_block", "ort_block"))
+    print("GFLOP/s of conv count the direct conv's multiply-adds (the Winograd path does fewer); "
+          "the block counts its convs and attention matmuls only.")
+    print("anekit gemm/conv: criterion medians (wall only; for CPU time run the cpu_time_probe "
+          "example); anekit block: `ane run --repeat` median (fp16 I/O; RAYON_NUM_THREADS=--threads); "
+          f"onnxruntime/numpy: median wall and mean CPU time of {args.reps} runs after 3 "
+          "warm-up runs.")
     return 0
 
 
