@@ -486,7 +486,7 @@ mod tests {
         // Deterministic values in [-1, 1).
         let z = (i as u64 + 1)
             .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-            .wrapping_add(s as u64 * 0xD1B5_4A32_D192_ED03);
+            .wrapping_add((s as u64).wrapping_mul(0xD1B5_4A32_D192_ED03));
         let z = (z ^ (z >> 31)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         ((z >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
     }
