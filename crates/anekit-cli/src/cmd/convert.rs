@@ -3,7 +3,7 @@
 //! summaries `ane inspect` shows for .mlpackage/.mlmodelc folders and .mlmodel files.
 use crate::{CmdResult, Ctx};
 use anekit_coreml::describe::{FeatureInfo, Flexibility, ModelInfo};
-use anekit_coreml::{MlModelFile, MlModelc, MlPackage, blobcheck, to_ast};
+use anekit_coreml::{MlModelFile, MlPackage, blobcheck, to_ast};
 use anekit_mil::Dialect;
 use miette::{IntoDiagnostic, WrapErr, miette};
 use serde::Serialize;
@@ -480,21 +480,6 @@ struct PackageInspect<'a> {
     weight_files: Vec<BlobFileReport>,
 }
 
-#[derive(Serialize)]
-struct ModelcInspect<'a> {
-    kind: &'static str,
-    path: String,
-    flavour: &'a str,
-    model_mil_size: Option<u64>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    program: Vec<ProgramSummary>,
-    weights: &'a [anekit_coreml::mlmodelc::WeightFile],
-    metadata: &'a Option<Vec<anekit_coreml::mlmodelc::CompiledMetadata>>,
-    coremldata: &'a Option<anekit_coreml::mlmodelc::CoremlData>,
-    analytics_size: Option<u64>,
-    sub_models: &'a [String],
-}
-
 fn weight_summary(dir: Option<&Path>) -> Vec<BlobFileReport> {
     let mut out = Vec::new();
     let Some(dir) = dir else { return out };
@@ -525,100 +510,43 @@ fn weight_summary(dir: Option<&Path>) -> Vec<BlobFileReport> {
     out
 }
 
-/// `ane inspect` for an .mlpackage or .mlmodelc folder.
-pub fn inspect_bundle(path: &Path, ctx: &Ctx) -> CmdResult {
-    if path.join("Manifest.json").is_file() {
-        let pkg = MlPackage::open(path).into_diagnostic()?;
-        let (program, conversion_error) = match pkg.to_ast(None) {
-            Ok(c) => (program_summary(&c.program), None),
-            Err(e) => (Vec::new(), Some(e.to_string())),
-        };
-        let report = PackageInspect {
-            kind: "mlpackage",
-            path: path.display().to_string(),
-            manifest: &pkg.manifest,
-            model_size: pkg.model_size,
-            info: pkg.info(),
-            program,
-            conversion_error,
-            weight_files: weight_summary(pkg.weights_dir.as_deref()),
-        };
-        return ctx.emit(&report, || {
-            let mut s = format!(
-                "{}: .mlpackage (manifest {}, {} items), model {} bytes\n",
-                report.path,
-                report.manifest.file_format_version,
-                report.manifest.items.len(),
-                report.model_size
-            );
-            info_text(&mut s, &report.info);
-            program_text(&mut s, &report.program);
-            if let Some(e) = &report.conversion_error {
-                let _ = writeln!(s, "  not convertible to MIL text: {e}");
-            }
-            for w in &report.weight_files {
-                let _ = writeln!(
-                    s,
-                    "  weights/{}: {} bytes, {} blobs",
-                    w.name, w.size, w.blobs
-                );
-            }
-            s
-        });
-    }
-    let c = MlModelc::open(path).into_diagnostic()?;
-    let report = ModelcInspect {
-        kind: "mlmodelc",
+/// `ane inspect` for an .mlpackage (`.mlmodelc` folders are summarised by `inspect`'s folder
+/// view, which adds the file listing).
+pub fn inspect_package(path: &Path, ctx: &Ctx) -> CmdResult {
+    let pkg = MlPackage::open(path).into_diagnostic()?;
+    let (program, conversion_error) = match pkg.to_ast(None) {
+        Ok(c) => (program_summary(&c.program), None),
+        Err(e) => (Vec::new(), Some(e.to_string())),
+    };
+    let report = PackageInspect {
+        kind: "mlpackage",
         path: path.display().to_string(),
-        flavour: &c.flavour,
-        model_mil_size: c.model_mil_size,
-        program: c.program.as_ref().map(program_summary).unwrap_or_default(),
-        weights: &c.weights,
-        metadata: &c.metadata,
-        coremldata: &c.coremldata,
-        analytics_size: c.analytics_size,
-        sub_models: &c.sub_models,
+        manifest: &pkg.manifest,
+        model_size: pkg.model_size,
+        info: pkg.info(),
+        program,
+        conversion_error,
+        weight_files: weight_summary(pkg.weights_dir.as_deref()),
     };
     ctx.emit(&report, || {
-        let mut s = format!("{}: .mlmodelc ({})\n", report.path, report.flavour);
+        let mut s = format!(
+            "{}: .mlpackage (manifest {}, {} items), model {} bytes\n",
+            report.path,
+            report.manifest.file_format_version,
+            report.manifest.items.len(),
+            report.model_size
+        );
+        info_text(&mut s, &report.info);
         program_text(&mut s, &report.program);
-        for w in report.weights {
-            let _ = writeln!(s, "  weights/{}: {} bytes", w.name, w.size);
+        if let Some(e) = &report.conversion_error {
+            let _ = writeln!(s, "  not convertible to MIL text: {e}");
         }
-        if let Some(md) = report.metadata.as_ref().and_then(|m| m.first()) {
-            if let Some(v) = md.specification_version {
-                let _ = writeln!(s, "  metadata.json: specification version {v}");
-            }
-            for e in &md.input_schema {
-                let _ = writeln!(
-                    s,
-                    "  input {} {}",
-                    e.name,
-                    e.formatted_type.as_deref().unwrap_or(&e.kind)
-                );
-            }
-            for e in &md.output_schema {
-                let _ = writeln!(
-                    s,
-                    "  output {} {}",
-                    e.name,
-                    e.formatted_type.as_deref().unwrap_or(&e.kind)
-                );
-            }
-        }
-        if let Some(cd) = report.coremldata {
+        for w in &report.weight_files {
             let _ = writeln!(
                 s,
-                "  coremldata.bin: {} bytes, model type {}",
-                cd.size,
-                cd.model_type.as_deref().unwrap_or("unknown")
+                "  weights/{}: {} bytes, {} blobs",
+                w.name, w.size, w.blobs
             );
-        }
-        if let Some(a) = report.analytics_size {
-            let _ = writeln!(s, "  analytics/coremldata.bin: {a} bytes");
-        }
-        for m in report.sub_models {
-            let _ = writeln!(s, "  sub-model {m}/");
         }
         s
     })
@@ -691,18 +619,19 @@ mod tests {
     fn inspect_entry_points_accept_packages_and_models_and_refuse_garbage() {
         for json in [false, true] {
             let ctx = Ctx { json };
-            inspect_bundle(&fixtures().join("compressed_ios18.mlpackage"), &ctx).unwrap();
-            inspect_bundle(&fixtures().join("multifunction.mlpackage"), &ctx).unwrap();
+            inspect_package(&fixtures().join("compressed_ios18.mlpackage"), &ctx).unwrap();
+            inspect_package(&fixtures().join("multifunction.mlpackage"), &ctx).unwrap();
             let nn = std::fs::read(fixtures().join("nn_conv.mlmodel")).unwrap();
             inspect_mlmodel(&fixtures().join("nn_conv.mlmodel"), &nn, &ctx).unwrap();
             let pv = std::fs::read(fixtures().join("proto_values.pb")).unwrap();
             inspect_mlmodel(Path::new("proto_values.pb"), &pv, &ctx).unwrap();
             let e = inspect_mlmodel(Path::new("junk.mlmodel"), &[0x0b], &ctx).unwrap_err();
             assert!(e.to_string().contains("junk.mlmodel"), "{e}");
-            // A folder that is neither: an .mlmodelc without model.mil is summarised as unknown.
+            // A folder without Manifest.json is not a package: the error names the manifest.
             let tmp = std::env::temp_dir().join(format!("anekit-inspect-{}", std::process::id()));
             std::fs::create_dir_all(&tmp).unwrap();
-            inspect_bundle(&tmp, &ctx).unwrap();
+            let e = inspect_package(&tmp, &ctx).unwrap_err();
+            assert!(format!("{e:?}").contains("Manifest.json"), "{e:?}");
             std::fs::remove_dir_all(&tmp).unwrap();
         }
     }

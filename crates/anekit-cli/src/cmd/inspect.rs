@@ -29,7 +29,7 @@ pub fn run(args: InspectArgs, ctx: &Ctx) -> CmdResult {
         .into_diagnostic()
         .wrap_err_with(|| format!("cannot read {}", path.display()))?;
     match kind {
-        Kind::MlPackage => super::convert::inspect_bundle(path, ctx),
+        Kind::MlPackage => super::convert::inspect_package(path, ctx),
         Kind::MlModelc => inspect_folder(path, kind, ctx),
         Kind::Unknown if path.is_dir() => inspect_folder(path, kind, ctx),
         Kind::Unknown => Err(miette!(
