@@ -241,12 +241,36 @@ fn choose_backend(
     Ok((Some(selection), reason))
 }
 
+/// Random weights exist only in the CPU executor (the device backends compile real weight
+/// files). Under `auto` a device selection gives way to the CPU with this reason; an explicitly
+/// chosen device backend is an error. `Ok(None)`: keep the selection.
+fn random_weights_on_cpu(
+    backend: Backend,
+    device_selected: bool,
+    random_weights: bool,
+) -> miette::Result<Option<String>> {
+    if !(device_selected && random_weights) {
+        return Ok(None);
+    }
+    match backend {
+        Backend::Auto => Ok(Some(
+            "auto: --random-weights runs on the cpu backend only".to_owned(),
+        )),
+        _ => Err(miette!(
+            "--random-weights runs on the cpu backend only; use --backend cpu or auto"
+        )),
+    }
+}
+
 pub fn run(args: RunArgs, ctx: &Ctx) -> CmdResult {
-    let (selection, mut backend_reason) = choose_backend(args.backend)?;
-    if selection.is_some() && args.random_weights.is_some() {
-        return Err(miette!(
-            "--random-weights runs on the cpu backend only; use --backend cpu"
-        ));
+    let (mut selection, mut backend_reason) = choose_backend(args.backend)?;
+    if let Some(reason) = random_weights_on_cpu(
+        args.backend,
+        selection.is_some(),
+        args.random_weights.is_some(),
+    )? {
+        selection = None;
+        backend_reason = Some(reason);
     }
     let loaded = load_model(&args.model, args.weights.as_deref())?;
     let dims = parse_dims(&args.dims)?;
@@ -1095,6 +1119,35 @@ fn human(r: &RunReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn random_weights_move_auto_to_the_cpu_and_refuse_an_explicit_device() {
+        // A device backend was selected (as on a Mac where the ANE loads).
+        assert_eq!(
+            random_weights_on_cpu(Backend::Auto, true, true).unwrap(),
+            Some("auto: --random-weights runs on the cpu backend only".to_owned())
+        );
+        for explicit in [Backend::Ane, Backend::Coreml] {
+            let e = random_weights_on_cpu(explicit, true, true).unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                "--random-weights runs on the cpu backend only; use --backend cpu or auto"
+            );
+        }
+        // Nothing to change: no device selected, or real weights.
+        assert_eq!(
+            random_weights_on_cpu(Backend::Auto, false, true).unwrap(),
+            None
+        );
+        assert_eq!(
+            random_weights_on_cpu(Backend::Ane, true, false).unwrap(),
+            None
+        );
+        assert_eq!(
+            random_weights_on_cpu(Backend::Cpu, false, true).unwrap(),
+            None
+        );
+    }
 
     fn spec(name: &str, dtype: DType, shape: &[Option<usize>]) -> IoSpec {
         IoSpec {
