@@ -10,6 +10,10 @@ mod output;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub use output::{CmdResult, Ctx};
 
 #[derive(Parser)]
