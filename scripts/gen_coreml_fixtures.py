@@ -205,7 +205,8 @@ def feature(f):
 def record(path):
     spec = ct.utils.load_spec(path)
     funcs = {}
-    for fname, f in spec.mlProgram.functions.items():
+    # Sorted: the proto holds functions in a map whose iteration order varies between processes.
+    for fname, f in sorted(spec.mlProgram.functions.items()):
         block = f.block_specializations[f.opset]
         blobs = []
         for op in block.operations:
@@ -398,7 +399,7 @@ def verify(paths):
         # coremltools' own MIL reader: builds a pymil Program from the proto (type checks every op).
         prog = load(spec, specification_version=spec.specificationVersion, file_weights_dir=m.weights_dir)
         res[p] = record(p)
-        res[p]["pymil_ops"] = [op.op_type for f in prog.functions.values() for op in f.operations]
+        res[p]["pymil_ops"] = [op.op_type for _, f in sorted(prog.functions.items()) for op in f.operations]
     print(json.dumps(res, indent=1))
 
 
