@@ -53,13 +53,20 @@ pub enum BackendKind {
     Coreml,
 }
 
-impl fmt::Display for BackendKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl BackendKind {
+    /// The name used on the command line and in reports (`cpu`, `ane`, `coreml`).
+    pub fn as_str(self) -> &'static str {
+        match self {
             BackendKind::Cpu => "cpu",
             BackendKind::Ane => "ane",
             BackendKind::Coreml => "coreml",
-        })
+        }
+    }
+}
+
+impl fmt::Display for BackendKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -200,23 +200,23 @@ impl Engine {
         }
     }
 
+    /// One evaluation. `Ok(Err(e))`: the device backend failed (the caller may move the run
+    /// to the CPU); `Err`: a failure to report.
     fn evaluate(
         &mut self,
         model: &str,
         inputs: &[NamedTensor],
         outputs: &mut Vec<NamedTensor>,
         reading_weights: bool,
-    ) -> miette::Result<()> {
+    ) -> miette::Result<Result<(), anekit_runtime::RuntimeError>> {
         match self {
             Engine::Cpu(exec) => {
                 *outputs = exec
                     .run(inputs)
                     .map_err(|e| exec_error(model, e, reading_weights))?;
-                Ok(())
+                Ok(Ok(()))
             }
-            Engine::Runtime(m) => m
-                .evaluate_into(inputs, outputs)
-                .map_err(|e| miette!("{model}: {e}")),
+            Engine::Runtime(m) => Ok(m.evaluate_into(inputs, outputs)),
         }
     }
 }
@@ -329,12 +329,7 @@ pub fn run(args: RunArgs, ctx: &Ctx) -> CmdResult {
         {
             anekit_runtime::Prepared::Ready { model, load } => {
                 compute_plan = load.compute_plan;
-                let backend = match selection.backend.kind() {
-                    anekit_runtime::BackendKind::Ane => "ane",
-                    anekit_runtime::BackendKind::Coreml => "coreml",
-                    anekit_runtime::BackendKind::Cpu => "cpu",
-                };
-                device = Some((model, backend));
+                device = Some((model, selection.backend.kind().as_str()));
             }
             anekit_runtime::Prepared::Fallback { reason } => backend_reason = Some(reason),
         }
@@ -377,9 +372,7 @@ pub fn run(args: RunArgs, ctx: &Ctx) -> CmdResult {
     let mut outputs = Vec::new();
     while times.len() < repeat as usize {
         let t = Instant::now();
-        if let Engine::Runtime(m) = &mut engine
-            && let Err(e) = m.evaluate_into(&inputs, &mut outputs)
-        {
+        if let Err(e) = engine.evaluate(&model, &inputs, &mut outputs, reading_weights)? {
             let spare = spare_program.take().filter(|_| e.is_device_failure());
             let (Some(program), Some(sel)) = (spare, &selection) else {
                 return Err(miette!("{model}: {e}"));
@@ -398,9 +391,6 @@ pub fn run(args: RunArgs, ctx: &Ctx) -> CmdResult {
                 b.set_position(0);
             }
             continue;
-        }
-        if matches!(engine, Engine::Cpu(_)) {
-            engine.evaluate(&model, &inputs, &mut outputs, reading_weights)?;
         }
         times.push(t.elapsed());
         if let Some(b) = &bar {
@@ -1261,8 +1251,14 @@ mod tests {
         assert_eq!(direct.inputs(), runtime.inputs());
         let (inputs, _) = gather_inputs(&direct.inputs(), &["image=random:3".into()]).unwrap();
         let (mut a, mut b) = (Vec::new(), Vec::new());
-        direct.evaluate("cnn", &inputs, &mut a, true).unwrap();
-        runtime.evaluate("cnn", &inputs, &mut b, true).unwrap();
+        direct
+            .evaluate("cnn", &inputs, &mut a, true)
+            .unwrap()
+            .unwrap();
+        runtime
+            .evaluate("cnn", &inputs, &mut b, true)
+            .unwrap()
+            .unwrap();
         assert_eq!(a.len(), 1);
         assert_eq!(a, b);
     }
