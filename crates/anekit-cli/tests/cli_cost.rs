@@ -1,6 +1,8 @@
 //! `ane cost` end to end: the JSON prediction equals the model's formula evaluated by hand from
 //! the committed parameters; per-op rows and totals; human table; the three input kinds.
 
+mod common;
+
 use assert_cmd::Command;
 use std::path::PathBuf;
 
@@ -144,20 +146,9 @@ fn mlmodelc_folders_are_costed_from_their_model_mil() {
     assert_eq!(from_dir["latency_ms"], from_mil["latency_ms"]);
     // coremltools' compiled add_model.mlmodelc from the corpus (members stored flattened):
     // one fp16 mul of two [1, 10] inputs, 10 FLOPs, no weights; latency = dispatch + the op.
-    let Some(dir) = anekit_core::corpus::corpus_dir("mil") else {
+    let Some((_tmp, b)) = common::corpus_add_model_mlmodelc() else {
         return;
     };
-    let tmp = tempfile::tempdir().unwrap();
-    let b = tmp.path().join("add_model.mlmodelc");
-    std::fs::create_dir_all(&b).unwrap();
-    let pre = "coremltools__modelrunner__ModelRunner__add_model.mlmodelc__";
-    for f in ["model.mil", "metadata.json", "coremldata.bin"] {
-        std::fs::copy(
-            dir.join("apple__coremltools").join(format!("{pre}{f}")),
-            b.join(f),
-        )
-        .unwrap();
-    }
     let v = cost_json(b.to_str().unwrap(), "m1");
     assert_eq!(v["kind"], "mlmodelc");
     assert_eq!(v["validation_errors"], 0);

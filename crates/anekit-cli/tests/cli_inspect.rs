@@ -1,6 +1,8 @@
 //! `ane inspect` end to end on the bundled examples (their content is fixed by
 //! examples/gen_examples.py) and on bad input.
 
+mod common;
+
 use assert_cmd::Command;
 use serde_json::Value;
 use std::path::PathBuf;
@@ -170,17 +172,9 @@ fn mlmodelc_summary_has_flavour_schema_and_functions() {
         v["modelc"]["functions"][0]["inputs"][0]["type"],
         "tensor<fp16, [1, 3, 32, 32]>"
     );
-    let Some(dir) = anekit_core::corpus::corpus_dir("mil") else {
+    let Some((_tmp, b)) = common::corpus_add_model_mlmodelc() else {
         return;
     };
-    let src = dir.join("apple__coremltools");
-    let pre = "coremltools__modelrunner__ModelRunner__add_model.mlmodelc__";
-    let tmp = tempfile::tempdir().unwrap();
-    let b = tmp.path().join("add_model.mlmodelc");
-    std::fs::create_dir_all(&b).unwrap();
-    for f in ["model.mil", "metadata.json", "coremldata.bin"] {
-        std::fs::copy(src.join(format!("{pre}{f}")), b.join(f)).unwrap();
-    }
     let bs = b.display().to_string();
     let v = json(&["inspect", &bs]);
     assert_eq!(v["kind"], "ml-modelc");

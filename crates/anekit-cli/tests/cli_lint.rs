@@ -1,6 +1,8 @@
 //! `ane lint` end to end: exit codes, the rendered finding (line:col, snippet, evidence, hint),
 //! JSON fields, and the three input kinds (.mil, .mlmodelc folder, .mlpackage).
 
+mod common;
+
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
 
@@ -185,20 +187,9 @@ fn unknown_target_and_missing_model_are_one_line_errors() {
 fn a_compiled_coremltools_mlmodelc_is_lint_clean() {
     // coremltools' add_model.mlmodelc (program 1.0, ios16, fp16 I/O) from the corpus: clean on
     // M1 and on M4 (an older dialect on a newer chip is not flagged).
-    let Some(dir) = anekit_core::corpus::corpus_dir("mil") else {
+    let Some((_tmp, b)) = common::corpus_add_model_mlmodelc() else {
         return;
     };
-    let tmp = tempfile::tempdir().unwrap();
-    let b = tmp.path().join("add_model.mlmodelc");
-    std::fs::create_dir_all(&b).unwrap();
-    let pre = "coremltools__modelrunner__ModelRunner__add_model.mlmodelc__";
-    for f in ["model.mil", "metadata.json", "coremldata.bin"] {
-        std::fs::copy(
-            dir.join("apple__coremltools").join(format!("{pre}{f}")),
-            b.join(f),
-        )
-        .unwrap();
-    }
     for chip in ["m1", "m4"] {
         let a = ane()
             .args(["lint", b.to_str().unwrap(), "--target", chip, "--json"])

@@ -8,6 +8,8 @@
 //!   a chain) within 1e-2 absolute; CNN softmax probabilities (≈0.1) within 2.5e-4 absolute
 //!   (two fp16 ulps at 0.1–0.25).
 
+mod common;
+
 use anekit_core::TensorData;
 use anekit_core::npy::{read_npy, write_npy};
 use assert_cmd::Command;
@@ -413,17 +415,9 @@ fn invalid_programs_are_refused_with_their_first_diagnostic() {
 /// `f16(x·y)` exactly.
 #[test]
 fn a_real_mlmodelc_runs_and_multiplies_exactly() {
-    let Some(dir) = anekit_core::corpus::corpus_dir("mil") else {
+    let Some((tmp, b)) = common::corpus_add_model_mlmodelc() else {
         return;
     };
-    let src = dir.join("apple__coremltools");
-    let pre = "coremltools__modelrunner__ModelRunner__add_model.mlmodelc__";
-    let tmp = tempfile::tempdir().unwrap();
-    let b = tmp.path().join("add_model.mlmodelc");
-    std::fs::create_dir_all(&b).unwrap();
-    for f in ["model.mil", "metadata.json", "coremldata.bin"] {
-        std::fs::copy(src.join(format!("{pre}{f}")), b.join(f)).unwrap();
-    }
     let f16s = |v: &[f32]| {
         v.iter()
             .map(|&x| half::f16::from_f32(x))
