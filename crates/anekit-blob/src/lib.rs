@@ -37,4 +37,4 @@ mod write;
 pub use error::BlobError;
 pub use mapped::MappedBlobFile;
 pub use read::{Blob, BlobFile, Blobs, HEADER_SIZE, METADATA_SIZE, SENTINEL, STORAGE_VERSION};
-pub use write::BlobWriter;
+pub use write::{BlobLayout, BlobWriter};

@@ -3,9 +3,40 @@
 //! M = align64(end of file), payload at M + 64, gaps zero-filled, header count updated; no
 //! trailing padding.
 
-use crate::read::{HEADER_SIZE, SENTINEL, STORAGE_VERSION};
+use crate::read::{HEADER_SIZE, METADATA_SIZE, SENTINEL, STORAGE_VERSION};
 use crate::{BlobError, BlobFile, pack};
 use anekit_core::{DType, TensorData, align_up};
+
+/// The offsets [`BlobWriter`] gives, without building the bytes: for planning the
+/// `BLOBFILE(offset=…)` values of a file that is not written (e.g. checking the MIL text of a
+/// full-size model). Same rule as the writer: metadata at align64(end of file), payload after it.
+#[derive(Debug, Clone, Copy)]
+pub struct BlobLayout {
+    end: u64,
+}
+
+impl Default for BlobLayout {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl BlobLayout {
+    /// An empty file: just the header.
+    pub fn new() -> Self {
+        BlobLayout { end: HEADER_SIZE }
+    }
+
+    /// Reserve a blob whose encoded payload is `payload_size` bytes; its metadata offset.
+    pub fn add(&mut self, payload_size: u64) -> Result<u64, BlobError> {
+        let metadata_offset = align_up(self.end, 64).ok_or(BlobError::TooLarge)?;
+        self.end = metadata_offset
+            .checked_add(METADATA_SIZE)
+            .and_then(|d| d.checked_add(payload_size))
+            .ok_or(BlobError::TooLarge)?;
+        Ok(metadata_offset)
+    }
+}
 
 /// An in-memory blob storage file being built. Write the bytes of [`BlobWriter::finish`] to disk.
 #[derive(Debug, Clone)]
@@ -102,5 +133,36 @@ impl BlobWriter {
     /// The file bytes so far.
     pub fn bytes(&self) -> &[u8] {
         &self.bytes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use half::f16;
+
+    #[test]
+    fn layout_offsets_are_the_writers() {
+        // Payloads of 2, 66, 132, 0 and 8 bytes: aligned and unaligned file ends.
+        let data = [
+            TensorData::F16(vec![f16::ONE]),
+            TensorData::F16(vec![f16::ONE; 33]),
+            TensorData::F32(vec![1.0; 33]),
+            TensorData::F32(Vec::new()),
+            TensorData::F32(vec![1.0; 2]),
+        ];
+        let mut w = BlobWriter::new();
+        let mut layout = BlobLayout::new();
+        let mut planned = Vec::new();
+        let mut written = Vec::new();
+        for d in &data {
+            written.push(w.add(d).unwrap());
+            let width = if d.dtype() == DType::Fp16 { 2 } else { 4 };
+            planned.push(layout.add(d.len() as u64 * width).unwrap());
+        }
+        // 64 + 64 + 2 → 192; 192 + 64 + 66 → 384; 384 + 64 + 132 → 640; 640 + 64 + 0 = 704.
+        assert_eq!(written, [64, 192, 384, 640, 704]);
+        assert_eq!(planned, written);
+        assert_eq!(layout.end, w.finish().len() as u64);
     }
 }

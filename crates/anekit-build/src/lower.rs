@@ -2,7 +2,7 @@
 //! weight.bin (through anekit-blob's writer) in the dialect of a target chip.
 
 use crate::graph::{ConstData, Graph, Operand, TensorId, ValueDef};
-use anekit_blob::BlobWriter;
+use anekit_blob::{BlobLayout, BlobWriter};
 use anekit_core::{DType, TensorData};
 use anekit_mil::ast::{self, Ident, Literal, Payload, PayloadKind, Span};
 use half::f16;
@@ -248,17 +248,13 @@ pub fn lower_text(
     target: &Target,
     options: &LowerOptions,
 ) -> Result<Lowered, LowerError> {
-    lower_with(g, target, options, Sink::Sizes { end: BLOB_HEADER })
+    lower_with(g, target, options, Sink::Plan(BlobLayout::new()))
 }
 
-/// anekit-blob's layout: a 64-byte file header, then per blob a 64-byte metadata record at a
-/// 64-byte-aligned offset followed by the payload (tests/lower.rs checks that both agree).
-const BLOB_HEADER: u64 = 64;
-
-/// Where blob constants go: the real writer, or only the running file size for the offsets.
+/// Where blob constants go: the real writer, or only the writer's offsets.
 enum Sink {
     Write(BlobWriter),
-    Sizes { end: u64 },
+    Plan(BlobLayout),
 }
 
 impl Sink {
@@ -272,12 +268,9 @@ impl Sink {
                 };
                 Ok(w.add(&data)?)
             }
-            Sink::Sizes { end } => {
+            Sink::Plan(layout) => {
                 let width = if dtype == DType::Fp16 { 2 } else { 4 };
-                let size = g.value(id).element_count() as u64 * width;
-                let meta = end.div_ceil(BLOB_HEADER) * BLOB_HEADER;
-                *end = meta + BLOB_HEADER + size;
-                Ok(meta)
+                Ok(layout.add(g.value(id).element_count() as u64 * width)?)
             }
         }
     }
@@ -285,7 +278,7 @@ impl Sink {
     fn finish(self) -> Vec<u8> {
         match self {
             Sink::Write(w) => w.finish(),
-            Sink::Sizes { .. } => Vec::new(),
+            Sink::Plan(_) => Vec::new(),
         }
     }
 }
