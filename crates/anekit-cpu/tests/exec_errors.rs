@@ -228,7 +228,7 @@ fn declared_tensors_above_the_element_limit_are_refused_before_allocating() {
     }
     assert_eq!(
         err.to_string(),
-        "`w` declares 1099511627776 elements (tensor<fp16, [1048576, 1048576]>), above the executor's limit of 268435456"
+        "`w`: 1099511627776 elements (tensor<fp16, [1048576, 1048576]>), above the executor's limit of 268435456"
     );
 
     // The limit is the caller's: 6 elements pass at 6 and fail at 5 (RELU's x is [2, 3]).
@@ -268,4 +268,136 @@ fn declared_tensors_above_the_element_limit_are_refused_before_allocating() {
         matches!(&err, ExecError::TooLarge { value, elements, .. } if value == "x" && *elements == 3u128 << 30),
         "{err}"
     );
+}
+
+/// Run `src` (inputs given as int32/fp32 scalars or vectors) and expect a `TooLarge` refusal
+/// for `value` with exactly `elements` — before anything that size is allocated (if the check
+/// were missing, these would ask for 2^32+ elements and abort the test process).
+fn expect_result_too_large(
+    src: &str,
+    inputs: Vec<NamedTensor>,
+    limit: Option<u64>,
+    value: &str,
+    op: &str,
+    elements: u128,
+) {
+    let program = anekit_ir::check(src).program.expect("parses");
+    let options = ExecOptions {
+        max_elements: limit,
+        ..ExecOptions::default()
+    };
+    let exec = Executor::new(program, None, options).expect("prepares");
+    match exec.run(&inputs) {
+        Err(ExecError::TooLarge {
+            value: v,
+            ty,
+            elements: n,
+            ..
+        }) => {
+            assert_eq!(v, value);
+            assert_eq!(ty, format!("result of {op}"));
+            assert_eq!(n, elements, "{op}");
+        }
+        other => panic!("{op}: expected TooLarge, got {other:?}"),
+    }
+}
+
+fn ints(name: &str, shape: Vec<usize>, v: Vec<i32>) -> NamedTensor {
+    NamedTensor {
+        name: name.into(),
+        shape,
+        data: TensorData::I32(v),
+    }
+}
+
+fn floats(name: &str, shape: Vec<usize>, v: Vec<f32>) -> NamedTensor {
+    NamedTensor {
+        name: name.into(),
+        shape,
+        data: TensorData::F32(v),
+    }
+}
+
+#[test]
+fn results_sized_by_run_time_values_are_refused_before_allocating() {
+    let fill = r#"program(1.3)
+{
+    func main<ios18>(tensor<int32, [2]> s) {
+            tensor<fp16, [?, ?]> y = fill(shape = s, value = fp16(0x1p+0))[name = string("y")];
+        } -> (y);
+}"#;
+    let big = ints("s", vec![2], vec![65536, 65536]);
+    expect_result_too_large(fill, vec![big], None, "y", "fill", 1 << 32);
+
+    let range = r#"program(1.3)
+{
+    func main<ios18>(tensor<fp32, []> e) {
+            tensor<fp32, [?]> y = range_1d(end = e, start = fp32(0x0p+0), step = fp32(0x1p-1))[name = string("y")];
+        } -> (y);
+}"#;
+    let e = floats("e", vec![], vec![2f32.powi(40)]);
+    expect_result_too_large(range, vec![e], None, "y", "range_1d", 1 << 41);
+
+    let one_hot = r#"program(1.3)
+{
+    func main<ios18>(tensor<int32, [3]> i, tensor<int32, []> d) {
+            tensor<fp32, [3, ?]> y = one_hot(axis = int32(-1), indices = i, off_value = fp32(0x0p+0), on_value = fp32(0x1p+0), one_hot_vector_size = d)[name = string("y")];
+        } -> (y);
+}"#;
+    let (i, d) = (
+        ints("i", vec![3], vec![0, 1, 2]),
+        ints("d", vec![], vec![1 << 30]),
+    );
+    expect_result_too_large(one_hot, vec![i, d], None, "y", "one_hot", 3 << 30);
+
+    let resize = r#"program(1.3)
+{
+    func main<ios18>(tensor<fp16, [1, 2, 4, 4]> x, tensor<int32, []> h) {
+            tensor<fp16, [1, 2, ?, 65536]> y = resize_nearest_neighbor(target_size_height = h, target_size_width = int32(65536), x = x)[name = string("y")];
+        } -> (y);
+}"#;
+    let x = NamedTensor {
+        name: "x".into(),
+        shape: vec![1, 2, 4, 4],
+        data: TensorData::F16(vec![f16::ONE; 32]),
+    };
+    let h = ints("h", vec![], vec![65536]);
+    expect_result_too_large(
+        resize,
+        vec![x.clone(), h],
+        None,
+        "y",
+        "resize_nearest_neighbor",
+        2 << 32,
+    );
+
+    let upsample = r#"program(1.3)
+{
+    func main<ios18>(tensor<fp16, [1, 2, 4, 4]> x, tensor<fp32, []> s) {
+            tensor<fp16, [1, 2, ?, 4]> y = upsample_nearest_neighbor(scale_factor_height = s, x = x)[name = string("y")];
+        } -> (y);
+}"#;
+    let s = floats("s", vec![], vec![1e9]);
+    expect_result_too_large(
+        upsample,
+        vec![x, s],
+        None,
+        "y",
+        "upsample_nearest_neighbor",
+        32_000_000_000,
+    );
+
+    // The caller's limit applies too: 21 windows of 10 over a 20-long axis is 210 > 100.
+    let windows = r#"program(1.3)
+{
+    func main<ios18>(tensor<fp16, [20]> x) {
+            tensor<fp16, [11, 10]> y = sliding_windows(axis = int32(0), size = int32(10), stride = int32(1), x = x)[name = string("y")];
+        } -> (y);
+}"#;
+    let x = NamedTensor {
+        name: "x".into(),
+        shape: vec![20],
+        data: TensorData::F16(vec![f16::ONE; 20]),
+    };
+    expect_result_too_large(windows, vec![x], Some(200), "y", "sliding_windows", 210);
 }

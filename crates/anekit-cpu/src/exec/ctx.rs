@@ -18,6 +18,8 @@ pub struct OpCtx<'a> {
     pub func: &'a Function,
     pub program: &'a Program,
     pub numerics: Numerics,
+    /// The executor's per-tensor element limit ([`super::ExecOptions::max_elements`]).
+    pub max_elements: u64,
     pub(crate) table: &'a [Option<Val>],
     pub(crate) statics: &'a [Option<Val>],
     pub(crate) literals: &'a [Option<Val>],
@@ -47,6 +49,22 @@ impl<'a> OpCtx<'a> {
             value: self.value_name(),
             reason: reason.into(),
         }
+    }
+
+    /// Refuse a result of `elements` elements above the executor's limit. Ops whose result
+    /// size depends on run-time values (`fill`'s shape, `tile`'s reps, `range_1d`'s bounds,
+    /// resize targets, ...) call this before the kernel allocates: a hostile program must get
+    /// an error, not exhaust memory.
+    pub fn check_result_size(&self, elements: u128) -> Result<(), ExecError> {
+        if elements > u128::from(self.max_elements) {
+            return Err(ExecError::TooLarge {
+                value: self.value_name(),
+                ty: format!("result of {}", self.op.kind),
+                elements,
+                limit: self.max_elements,
+            });
+        }
+        Ok(())
     }
 
     /// A kernel's refusal, attributed to this op.

@@ -181,6 +181,7 @@ fn scatter(ctx: &OpCtx<'_>) -> Res {
 fn one_hot(ctx: &OpCtx<'_>) -> Res {
     let idx = indices(ctx, "indices")?;
     let depth = required_usize(ctx, "one_hot_vector_size")?;
+    ctx.check_result_size((idx.len() as u128).saturating_mul(depth as u128))?;
     let out = index_ops::one_hot(
         idx.view(),
         depth,
@@ -237,12 +238,23 @@ fn scalar_f64(ctx: &OpCtx<'_>, name: &str) -> Result<f64, ExecError> {
     }
 }
 
+/// Product of `dims` in u128, saturating (for [`OpCtx::check_result_size`]).
+pub(crate) fn count(dims: impl IntoIterator<Item = u128>) -> u128 {
+    dims.into_iter().fold(1u128, u128::saturating_mul)
+}
+
 fn range_1d(ctx: &OpCtx<'_>) -> Res {
-    let out = misc_ops::range_1d(
+    let (start, end, step) = (
         scalar_f64(ctx, "start")?,
         scalar_f64(ctx, "end")?,
         scalar_f64(ctx, "step")?,
     );
+    let n = ((end - start) / step).ceil();
+    if n.is_finite() && n > 0.0 {
+        // `as` saturates: a huge float count becomes u128::MAX and is refused.
+        ctx.check_result_size(n as u128)?;
+    }
+    let out = misc_ops::range_1d(start, end, step);
     Ok(vec![Val::F32(out.map_err(|e| ctx.kernel(e))?)])
 }
 
@@ -257,6 +269,7 @@ fn fill(ctx: &OpCtx<'_>) -> Res {
         ctx.ints("shape")?
             .ok_or_else(|| ctx.err("missing parameter `shape`"))?
     };
+    ctx.check_result_size(count(shape.iter().map(|&d| d.max(0) as u128)))?;
     let value = ctx.float_or("value", 0.0)?;
     Ok(vec![Val::F32(
         misc_ops::fill(&shape, value).map_err(|e| ctx.kernel(e))?,
@@ -279,6 +292,16 @@ fn sliding_windows(ctx: &OpCtx<'_>) -> Res {
     let size = required_usize(ctx, "size")?;
     let stride =
         usize::try_from(ctx.int_or("stride", 1)?).map_err(|_| ctx.err("`stride` must be ≥ 0"))?;
+    // Windows × size × the other dims: at most (len / stride + 1) · size · (x.len() / len).
+    let len = usize::try_from(axis.rem_euclid(x.rank_i64().max(1)))
+        .ok()
+        .and_then(|a| x.shape().get(a))
+        .copied()
+        .unwrap_or(0);
+    if len > 0 {
+        let windows = (len / stride.max(1) + 1) as u128;
+        ctx.check_result_size(count([windows, size as u128, (x.len() / len) as u128]))?;
+    }
     let k = |e| ctx.kernel(e);
     Ok(vec![
         map_val!(x, t => misc_ops::sliding_windows(t.view(), axis, size, stride).map_err(k)?),
@@ -293,16 +316,27 @@ fn target(ctx: &OpCtx<'_>, name: &str, default: Option<i64>) -> Result<usize, Ex
     usize::try_from(v).map_err(|_| ctx.err(format!("`{name}` = {v} must be ≥ 0")))
 }
 
+/// Elements of `shape` with its last two dims replaced by `h`, `w` (resize results).
+fn resized(shape: &[usize], h: usize, w: usize) -> u128 {
+    let lead = shape.len().saturating_sub(2);
+    count(
+        shape[..lead]
+            .iter()
+            .map(|&d| d as u128)
+            .chain([h as u128, w as u128]),
+    )
+}
+
 fn resize_bilinear(ctx: &OpCtx<'_>) -> Res {
     let x = input_floats(ctx, "x")?;
     let mode = SamplingMode::from_mil(ctx.string("sampling_mode")?.unwrap_or("DEFAULT"))
         .map_err(|e| ctx.kernel(e))?;
-    let out = resize::resize_bilinear(
-        x.view(),
+    let (h, w) = (
         target(ctx, "target_size_height", Some(1))?,
         target(ctx, "target_size_width", Some(1))?,
-        mode,
     );
+    ctx.check_result_size(resized(x.view().shape(), h, w))?;
+    let out = resize::resize_bilinear(x.view(), h, w, mode);
     Ok(vec![Val::F32(out.map_err(|e| ctx.kernel(e))?)])
 }
 
@@ -312,6 +346,7 @@ fn resize_nearest(ctx: &OpCtx<'_>) -> Res {
         target(ctx, "target_size_height", None)?,
         target(ctx, "target_size_width", None)?,
     );
+    ctx.check_result_size(resized(x.shape(), h, w))?;
     let k = |e| ctx.kernel(e);
     Ok(vec![
         map_val!(x, t => resize::resize_nearest_neighbor(t.view(), h, w).map_err(k)?),

@@ -113,7 +113,10 @@ pub enum ExecError {
     #[error("state `{name}`: {reason}")]
     State { name: String, reason: String },
     /// A declared tensor above [`ExecOptions::max_elements`].
-    #[error("`{value}` declares {elements} elements ({ty}), above the executor's limit of {limit}")]
+    /// Also a result whose size depends on run-time values (`fill`'s shape, `tile`'s reps,
+    /// `range_1d`'s bounds, ...), refused before the kernel allocates it (`ty` then names the
+    /// op).
+    #[error("`{value}`: {elements} elements ({ty}), above the executor's limit of {limit}")]
     TooLarge {
         value: String,
         ty: String,
@@ -316,6 +319,7 @@ impl Executor {
                         func: f,
                         program: &program,
                         numerics,
+                        max_elements: options.max_elements.unwrap_or(DEFAULT_MAX_ELEMENTS),
                         table: &[],
                         statics: &statics,
                         literals: &literals,
@@ -402,6 +406,10 @@ impl Executor {
 
     pub fn options(&self) -> &ExecOptions {
         &self.options
+    }
+
+    fn max_elements(&self) -> u64 {
+        self.options.max_elements.unwrap_or(DEFAULT_MAX_ELEMENTS)
     }
 
     /// The weights given to [`Executor::new`] (unused with `random_weights`).
@@ -537,6 +545,7 @@ impl Executor {
                     func: f,
                     program: &self.program,
                     numerics: self.options.numerics,
+                    max_elements: self.max_elements(),
                     table: &table,
                     statics: &self.statics,
                     literals: &self.literals,
@@ -606,6 +615,7 @@ impl Executor {
                         func: f,
                         program: &self.program,
                         numerics: self.options.numerics,
+                        max_elements: self.max_elements(),
                         table: &table,
                         statics: &self.statics,
                         literals: &self.literals,

@@ -61,11 +61,25 @@ fn topk(ctx: &OpCtx<'_>) -> Result<Vec<Val>, ExecError> {
     Ok(out)
 }
 
+/// The scale factors, after refusing a result above the executor's element limit (the
+/// output is at most ⌈H·sh⌉ × ⌈W·sw⌉ per plane).
 fn scales(ctx: &OpCtx<'_>) -> Result<(f32, f32), ExecError> {
-    Ok((
+    let (sh, sw) = (
         ctx.float_or("scale_factor_height", 1.0)?,
         ctx.float_or("scale_factor_width", 1.0)?,
-    ))
+    );
+    let shape = ctx.input("x")?.shape();
+    if let [lead @ .., h, w] = shape {
+        // `as` saturates: infinite or huge scales become u128::MAX and are refused.
+        let out = |d: usize, s: f32| (d as f64 * f64::from(s)).ceil().max(0.0) as u128;
+        let planes = lead.iter().fold(1u128, |a, &d| a.saturating_mul(d as u128));
+        ctx.check_result_size(
+            planes
+                .saturating_mul(out(*h, sh))
+                .saturating_mul(out(*w, sw)),
+        )?;
+    }
+    Ok((sh, sw))
 }
 
 fn upsample_nn(ctx: &OpCtx<'_>) -> Result<Vec<Val>, ExecError> {
