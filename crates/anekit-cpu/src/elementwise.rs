@@ -1,7 +1,7 @@
 //! Elementwise ops: binary arithmetic with NumPy broadcasting, comparisons and logical ops
 //! (giving `Tensor<bool>` masks, as MIL's `bool` dtype), `select`, and unary math.
 
-use crate::par::{PAR_MIN_ELEMS, for_each_chunk};
+use crate::par::{PAR_MIN_ELEMS, Sink, build, simd};
 use crate::tensor::{broadcast_shapes, broadcast_strides, coalesce, num_elements};
 use crate::{Result, Tensor, TensorView};
 
@@ -10,13 +10,14 @@ pub(crate) fn map<A: Copy + Sync, O: Copy + Default + Send>(
     x: TensorView<'_, A>,
     f: impl Fn(A) -> O + Sync + Send,
 ) -> Tensor<O> {
-    let mut out = vec![O::default(); x.len()];
+    const CH: usize = PAR_MIN_ELEMS / 4;
     let src = x.data();
-    for_each_chunk(&mut out, PAR_MIN_ELEMS / 4, 4, |ci, chunk| {
-        let base = ci * (PAR_MIN_ELEMS / 4);
-        for (o, &v) in chunk.iter_mut().zip(&src[base..]) {
-            *o = f(v);
-        }
+    let out = build(src.len(), CH, 4, |ci, sink| {
+        let xs = src.get(ci * CH..).unwrap_or_default();
+        simd(
+            #[inline(always)]
+            || sink.extend(xs.iter().map(|&v| f(v))),
+        )
     });
     Tensor::from_parts(x.shape().to_vec(), out)
 }
@@ -24,7 +25,9 @@ pub(crate) fn map<A: Copy + Sync, O: Copy + Default + Send>(
 /// `f(x, y)` over the NumPy broadcast of `x` and `y`.
 ///
 /// Fast paths for equal shapes and scalar operands; otherwise dimensions are coalesced and
-/// each output row is produced with two strided reads (stride 0 for broadcast dims).
+/// each output row is produced from two reads with the row's strides: contiguous rows, rows
+/// against one broadcast value (stride 0; per-channel vectors) and general strides each have
+/// their own loop. Every loop is compiled for AVX-512 too ([`simd`]), where the CPU has it.
 pub fn broadcast_binary<A, B, O>(
     op: &'static str,
     x: TensorView<'_, A>,
@@ -38,47 +41,51 @@ where
 {
     let shape = broadcast_shapes(op, x.shape(), y.shape())?;
     let n = num_elements(op, &shape)?;
-    let mut out = vec![O::default(); n];
     let (xd, yd) = (x.data(), y.data());
     if n == 0 {
-        return Ok(Tensor::from_parts(shape, out));
+        return Ok(Tensor::from_parts(shape, Vec::new()));
     }
     const CH: usize = PAR_MIN_ELEMS / 4;
-    if x.shape() == y.shape() {
-        for_each_chunk(&mut out, CH, 4, |ci, c| {
-            let b = ci * CH;
-            for ((o, &a), &bb) in c.iter_mut().zip(&xd[b..]).zip(&yd[b..]) {
-                *o = f(a, bb);
-            }
-        });
-    } else if y.len() == 1 && xd.len() == n {
-        let s = yd[0];
-        for_each_chunk(&mut out, CH, 4, |ci, c| {
-            for (o, &a) in c.iter_mut().zip(&xd[ci * CH..]) {
-                *o = f(a, s);
-            }
-        });
-    } else if x.len() == 1 && yd.len() == n {
-        let s = xd[0];
-        for_each_chunk(&mut out, CH, 4, |ci, c| {
-            for (o, &bb) in c.iter_mut().zip(&yd[ci * CH..]) {
-                *o = f(s, bb);
-            }
-        });
+    let f = &f;
+    let out = if x.shape() == y.shape() {
+        build(n, CH, 4, |ci, sink| {
+            let xs = xd.get(ci * CH..).unwrap_or_default();
+            let ys = yd.get(ci * CH..).unwrap_or_default();
+            simd(
+                #[inline(always)]
+                || sink.extend(xs.iter().zip(ys).map(|(&a, &b)| f(a, b))),
+            )
+        })
+    } else if let ([s], true) = (yd, xd.len() == n) {
+        build(n, CH, 4, |ci, sink| {
+            let xs = xd.get(ci * CH..).unwrap_or_default();
+            simd(
+                #[inline(always)]
+                || sink.extend(xs.iter().map(|&a| f(a, *s))),
+            )
+        })
+    } else if let ([s], true) = (xd, yd.len() == n) {
+        build(n, CH, 4, |ci, sink| {
+            let ys = yd.get(ci * CH..).unwrap_or_default();
+            simd(
+                #[inline(always)]
+                || sink.extend(ys.iter().map(|&b| f(*s, b))),
+            )
+        })
     } else {
         let sx = broadcast_strides(x.shape(), &shape);
         let sy = broadcast_strides(y.shape(), &shape);
         let (cshape, cstr) = coalesce(&shape, &[&sx, &sy]);
         let (sx, sy) = (&cstr[0], &cstr[1]);
         let last = cshape.len() - 1;
-        let row = cshape[last];
+        let row = cshape[last].max(1);
         let (ix, iy) = (sx[last], sy[last]);
         let outer = &cshape[..last];
         // Rows per parallel task: enough that each task does ≥ ~8k elements.
-        let rows_per = (8192 / row.max(1)).max(1);
-        for_each_chunk(&mut out, rows_per * row, 4, |ci, c| {
+        let rows_per = (8192 / row).max(1);
+        build(n, rows_per * row, 4, |ci, sink| {
             let first_row = ci * rows_per;
-            for (r, orow) in c.chunks_mut(row).enumerate() {
+            for r in 0..rows_per {
                 // Offsets of this row's first element in x and y.
                 let mut rem = first_row + r;
                 let (mut ox, mut oy) = (0usize, 0usize);
@@ -88,13 +95,37 @@ where
                     ox += i * sx[d];
                     oy += i * sy[d];
                 }
-                for (j, o) in orow.iter_mut().enumerate() {
-                    *o = f(xd[ox + j * ix], yd[oy + j * iy]);
-                }
+                binary_row(sink, xd, yd, (ox, ix), (oy, iy), row, f);
             }
-        });
-    }
+        })
+    };
     Ok(Tensor::from_parts(shape, out))
+}
+
+/// One output row of [`broadcast_binary`]: `row` elements `f(x[ox + j·ix], y[oy + j·iy])`.
+#[inline(always)]
+fn binary_row<A: Copy, B: Copy, O>(
+    sink: &mut Sink<'_, O>,
+    xd: &[A],
+    yd: &[B],
+    (ox, ix): (usize, usize),
+    (oy, iy): (usize, usize),
+    row: usize,
+    f: &impl Fn(A, B) -> O,
+) {
+    let span = |o: usize, i: usize| o..o + (row - 1) * i + 1;
+    let (Some(xs), Some(ys)) = (xd.get(span(ox, ix)), yd.get(span(oy, iy))) else {
+        return; // unreachable for consistent shapes; `build` fills the row with defaults
+    };
+    simd(
+        #[inline(always)]
+        || match (ix, iy) {
+            (1, 1) => sink.extend(xs.iter().zip(ys).map(|(&a, &b)| f(a, b))),
+            (1, 0) => sink.extend(xs.iter().map(|&a| f(a, ys[0]))),
+            (0, 1) => sink.extend(ys.iter().map(|&b| f(xs[0], b))),
+            _ => sink.extend((0..row).map(|j| f(xs[j * ix], ys[j * iy]))),
+        },
+    )
 }
 
 /// Binary arithmetic ops of MIL's `elementwise_binary` family.

@@ -5,6 +5,7 @@
 //! Most of them are "output index → source index per dimension" maps; `gather_grid` walks
 //! such a per-dimension map once, so slice, tile, pad and nearest upsampling share one loop.
 
+use crate::par::{build, simd};
 use crate::tensor::{contiguous_strides, normalize_axis, num_elements};
 use crate::{KernelError, Result, Tensor, TensorView};
 use rayon::prelude::*;
@@ -30,42 +31,63 @@ fn gather_grid<T: Element>(
     let shape: Vec<usize> = maps.iter().map(Vec::len).collect();
     let n: usize = shape.iter().product();
     let src = x.data();
-    if shape.is_empty() {
+    let Some((last, outer)) = offs.split_last() else {
         return Tensor::from_parts(shape, src.to_vec());
-    }
-    let mut out = vec![fill; n];
+    };
     if n == 0 {
-        return Tensor::from_parts(shape, out);
+        return Tensor::from_parts(shape, Vec::new());
     }
-    fn rec<T: Copy>(d: usize, base: usize, offs: &[Vec<Option<usize>>], src: &[T], out: &mut [T]) {
-        let inner = out.len() / offs[d].len().max(1);
-        for (o, chunk) in offs[d].iter().zip(out.chunks_mut(inner.max(1))) {
-            if let Some(o) = o {
-                if d + 1 == offs.len() {
-                    chunk[0] = src[base + o];
-                } else {
-                    rec(d + 1, base + o, offs, src, chunk);
+    // Each output row (one index of the outer dims) is a fill row, one contiguous copy (the
+    // last map selects consecutive elements, as slices, splits and pads' interiors do) or an
+    // element-by-element gather.
+    let row = last.len();
+    let run = match last.first() {
+        Some(&Some(k0)) => last
+            .iter()
+            .enumerate()
+            .all(|(j, &o)| o == Some(k0 + j))
+            .then_some(k0),
+        _ => None,
+    };
+    let rows = n / row;
+    let rows_per = (8192 / row).max(1);
+    let out = build(n, rows_per * row, 1, |ci, sink| {
+        for r in ci * rows_per..((ci + 1) * rows_per).min(rows) {
+            let mut rem = r;
+            let mut base = Some(0usize);
+            for m in outer.iter().rev() {
+                let i = rem % m.len();
+                rem /= m.len();
+                base = base.zip(m[i]).map(|(b, o)| b + o);
+            }
+            let written = match (base, run) {
+                (None, _) => {
+                    sink.extend(std::iter::repeat_n(fill, row));
+                    true
                 }
-            } // None: leave the fill value
-        }
-    }
-    let first = &offs[0];
-    let inner = n / shape[0].max(1);
-    if n >= 1 << 16 && shape[0] > 1 {
-        out.par_chunks_mut(inner.max(1))
-            .zip(first.par_iter())
-            .for_each(|(chunk, o)| {
-                if let Some(o) = o {
-                    if offs.len() == 1 {
-                        chunk[0] = src[*o];
-                    } else {
-                        rec(1, *o, &offs, src, chunk);
+                (Some(b), Some(k0)) => match src.get(b + k0..b + k0 + row) {
+                    Some(xs) => {
+                        simd(
+                            #[inline(always)]
+                            || sink.extend_from_slice(xs),
+                        );
+                        true
                     }
+                    None => false,
+                },
+                (Some(b), None) => {
+                    sink.extend(
+                        last.iter()
+                            .map(|o| o.and_then(|o| src.get(b + o).copied()).unwrap_or(fill)),
+                    );
+                    true
                 }
-            });
-    } else {
-        rec(0, 0, &offs, src, &mut out);
-    }
+            };
+            if !written {
+                return;
+            }
+        }
+    });
     Tensor::from_parts(shape, out)
 }
 
@@ -102,9 +124,7 @@ pub fn transpose<T: Element>(x: TensorView<'_, T>, perm: &[i64]) -> Result<Tenso
     let in_strides = contiguous_strides(x.shape());
     let shape: Vec<usize> = p.iter().map(|&a| x.shape()[a]).collect();
     let strides: Vec<usize> = p.iter().map(|&a| in_strides[a]).collect();
-    let n = x.len();
-    let mut out = Vec::with_capacity(n);
-    crate::tensor::for_each_offset(&shape, &strides, |o| out.push(x.data()[o]));
+    let out = crate::tensor::strided_copy(x.data(), &shape, &strides);
     Ok(Tensor::from_parts(shape, out))
 }
 

@@ -309,6 +309,51 @@ pub fn broadcast_to<T: Copy>(x: TensorView<'_, T>, shape: &[usize]) -> Result<Te
     Ok(Tensor::from_parts(shape.to_vec(), out))
 }
 
+/// The elements `src[Σ index·stride]` for every index of `shape` in C order (a transpose, a
+/// broadcast, any strided view), without a per-element callback: dimensions are coalesced,
+/// then each output row is one contiguous copy (innermost stride 1), one repeated value
+/// (stride 0) or a strided gather; parallel over rows for large outputs. An offset outside
+/// `src` (inconsistent strides) ends its row early and the row is padded with `T::default()`.
+pub(crate) fn strided_copy<T: Copy + Default + Send + Sync>(
+    src: &[T],
+    shape: &[usize],
+    strides: &[usize],
+) -> Vec<T> {
+    let n: usize = shape.iter().product();
+    if n == 0 {
+        return Vec::new();
+    }
+    let (cshape, cstr) = coalesce(shape, &[strides]);
+    let cstr = &cstr[0];
+    let last = cshape.len() - 1;
+    let (row, step) = (cshape[last].max(1), cstr[last]);
+    let outer = &cshape[..last];
+    let rows = n / row;
+    let rows_per = (8192 / row).max(1);
+    crate::par::build(n, rows_per * row, 1, |ci, sink| {
+        let end = ((ci + 1) * rows_per).min(rows);
+        for r in ci * rows_per..end {
+            let mut rem = r;
+            let mut base = 0usize;
+            for d in (0..outer.len()).rev() {
+                base += (rem % outer[d]) * cstr[d];
+                rem /= outer[d];
+            }
+            let Some(xs) = src.get(base..base + (row - 1) * step + 1) else {
+                return;
+            };
+            crate::par::simd(
+                #[inline(always)]
+                || match step {
+                    1 => sink.extend_from_slice(xs),
+                    0 => sink.extend(std::iter::repeat_n(xs[0], row)),
+                    _ => sink.extend(xs.iter().step_by(step).copied()),
+                },
+            );
+        }
+    })
+}
+
 /// Call `f(offset)` for every index of `shape` in C order, where offset = Σ index·stride.
 /// Iterative odometer (no recursion, no per-element division).
 pub(crate) fn for_each_offset(shape: &[usize], strides: &[usize], mut f: impl FnMut(usize)) {
