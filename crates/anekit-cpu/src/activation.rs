@@ -1,6 +1,7 @@
 //! Activation functions (MIL `activation` family) and `softmax`.
 
 use crate::elementwise::map;
+use crate::par::{build, simd};
 use crate::tensor::normalize_axis;
 use crate::{Result, Tensor, TensorView};
 use rayon::prelude::*;
@@ -176,25 +177,41 @@ pub fn softmax(x: TensorView<'_>, axis: i64) -> Result<Tensor> {
     let shape = x.shape();
     let n = shape[ax];
     let inner: usize = shape[ax + 1..].iter().product();
-    let mut out = x.to_tensor();
-    if n == 0 || out.is_empty() {
-        return Ok(out);
+    if n == 0 || x.is_empty() {
+        return Ok(x.to_tensor());
     }
+    if inner == 1 {
+        // Contiguous rows: read each from `x`, write the result once (no copy of `x` first).
+        let src = x.data();
+        let rows_per = (8192 / n).max(1);
+        let out = build(src.len(), rows_per * n, 2, |ci, sink| {
+            let mut e = vec![0.0f32; n];
+            let rows = src.get(ci * rows_per * n..).unwrap_or_default();
+            for row in rows.chunks(n).take(rows_per) {
+                let e = &mut e[..row.len()];
+                simd(
+                    #[inline(always)]
+                    || match softmax_exp(row, e) {
+                        Some(inv) => sink.extend(e.iter().map(|&v| v * inv)),
+                        None => sink.extend(row.iter().map(|_| f32::NAN)),
+                    },
+                )
+            }
+        });
+        return Ok(Tensor::from_parts(shape.to_vec(), out));
+    }
+    let mut out = x.to_tensor();
     let block = n * inner;
     let work = |blk: &mut [f32]| {
-        if inner == 1 {
-            softmax_row(blk);
-        } else {
-            // Strided axis: gather each lane into a scratch row.
-            let mut row = vec![0.0f32; n];
-            for i in 0..inner {
-                for (k, r) in row.iter_mut().enumerate() {
-                    *r = blk[k * inner + i];
-                }
-                softmax_row(&mut row);
-                for (k, r) in row.iter().enumerate() {
-                    blk[k * inner + i] = *r;
-                }
+        // Strided axis: gather each lane into a scratch row.
+        let mut row = vec![0.0f32; n];
+        for i in 0..inner {
+            for (k, r) in row.iter_mut().enumerate() {
+                *r = blk[k * inner + i];
+            }
+            softmax_row(&mut row);
+            for (k, r) in row.iter().enumerate() {
+                blk[k * inner + i] = *r;
             }
         }
     };
@@ -206,30 +223,59 @@ pub fn softmax(x: TensorView<'_>, axis: i64) -> Result<Tensor> {
     Ok(out)
 }
 
+/// Softmax of one contiguous row, in place.
 pub(crate) fn softmax_row(row: &mut [f32]) {
-    if row.iter().any(|v| v.is_nan()) {
-        row.fill(f32::NAN); // numpy: a NaN logit makes the max, and so every output, NaN
-        return;
+    simd(
+        #[inline(always)]
+        || {
+            let Some(m) = row_max(row) else {
+                row.fill(f32::NAN);
+                return;
+            };
+            for v in row.iter_mut() {
+                *v = exp_nonpos(*v - m);
+            }
+            let inv = 1.0 / crate::reduce::sum8(row, |v| v);
+            for v in row.iter_mut() {
+                *v *= inv;
+            }
+        },
+    )
+}
+
+/// `e[i] = exp(row[i] - max)` and the factor `1 / Σ e` that normalizes them, or `None` when
+/// the whole softmax row is NaN (see [`row_max`]). `e` has `row`'s length.
+#[inline(always)]
+fn softmax_exp(row: &[f32], e: &mut [f32]) -> Option<f32> {
+    let m = row_max(row)?;
+    for (o, &v) in e.iter_mut().zip(row) {
+        *o = exp_nonpos(v - m);
     }
-    let m = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    if m == f32::NEG_INFINITY {
-        // Every logit is -inf (a fully masked row): numpy gives NaN (0/0); keep that.
-        row.fill(f32::NAN);
-        return;
+    Some(1.0 / crate::reduce::sum8(e, |v| v))
+}
+
+/// The maximum of a softmax row, or `None` when numpy's softmax of the row is all NaN: a NaN
+/// logit (it makes the max, and so every output, NaN), every logit -inf (0/0), or a +inf
+/// logit (inf - inf poisons the sum). One pass with 16 independent maxima and a NaN flag, so
+/// it vectorizes; the maximum of a set does not depend on the order it is taken in (the sign
+/// of a zero maximum can, but `v - (±0)` and so `exp` are the same either way).
+#[inline(always)]
+fn row_max(row: &[f32]) -> Option<f32> {
+    let mut acc = [f32::NEG_INFINITY; 16];
+    let mut nan = false;
+    let mut chunks = row.chunks_exact(16);
+    for c in &mut chunks {
+        for i in 0..16 {
+            acc[i] = if c[i] > acc[i] { c[i] } else { acc[i] };
+            nan |= c[i].is_nan();
+        }
     }
-    if m == f32::INFINITY {
-        // numpy: inf - inf = NaN poisons the sum, so the whole row is NaN.
-        row.fill(f32::NAN);
-        return;
+    let mut m = f32::NEG_INFINITY;
+    for &v in acc.iter().chain(chunks.remainder()) {
+        m = if v > m { v } else { m };
+        nan |= v.is_nan();
     }
-    for v in row.iter_mut() {
-        *v = exp_nonpos(*v - m);
-    }
-    let s = crate::reduce::sum8(row, |v| v);
-    let inv = 1.0 / s;
-    for v in row.iter_mut() {
-        *v *= inv;
-    }
+    (!nan && m.is_finite()).then_some(m)
 }
 
 /// `eˣ` for `x ≤ 0` (softmax arguments after subtracting the maximum), written so the loop over
@@ -279,6 +325,86 @@ mod tests {
         assert_eq!(exp_nonpos(f32::NEG_INFINITY), 0.0);
         assert_eq!(exp_nonpos(-100.0), 0.0);
         assert!(worst <= 2);
+    }
+
+    /// The softmax row kernel as it was before the one-pass maximum and the out-of-place
+    /// path (NaN check, `f32::max` fold, in-place exp, `sum8`, scale): the reference.
+    fn reference_row(row: &mut [f32]) {
+        if row.iter().any(|v| v.is_nan()) {
+            row.fill(f32::NAN);
+            return;
+        }
+        let m = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        if m.is_infinite() {
+            row.fill(f32::NAN);
+            return;
+        }
+        for v in row.iter_mut() {
+            *v = exp_nonpos(*v - m);
+        }
+        let inv = 1.0 / crate::reduce::sum8(row, |v| v);
+        for v in row.iter_mut() {
+            *v *= inv;
+        }
+    }
+
+    fn same_bits(a: &[f32], b: &[f32]) -> bool {
+        a.len() == b.len()
+            && a.iter()
+                .zip(b)
+                .all(|(x, y)| x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()))
+    }
+
+    #[test]
+    fn row_max_finds_the_maximum_at_every_position() {
+        for n in 1..70usize {
+            for at in 0..n {
+                let mut row: Vec<f32> = (0..n).map(|i| -((i * 7 % 13) as f32) - 1.0).collect();
+                row[at] = 0.5;
+                assert_eq!(row_max(&row), Some(0.5), "n={n} at={at}");
+                let mut r = row.clone();
+                r[at] = f32::NAN;
+                assert_eq!(row_max(&r), None);
+                r[at] = f32::INFINITY;
+                assert_eq!(row_max(&r), None);
+            }
+        }
+        assert_eq!(row_max(&[f32::NEG_INFINITY; 20]), None);
+        assert_eq!(row_max(&[]), None);
+    }
+
+    #[test]
+    fn softmax_paths_match_reference() {
+        let mut s = 12345u64;
+        for &(rows, n) in &[
+            (1usize, 1usize),
+            (2, 15),
+            (3, 16),
+            (9, 33),
+            (64, 256),
+            (5, 1001),
+        ] {
+            let x: Vec<f32> = (0..rows * n)
+                .map(|i| {
+                    s = s
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    match i % 37 {
+                        5 => f32::NEG_INFINITY,
+                        9 if rows > 3 && i / n == 3 => f32::NAN,
+                        _ => ((s >> 40) as f32 / (1u64 << 24) as f32) * 20.0 - 10.0,
+                    }
+                })
+                .collect();
+            let mut want = x.clone();
+            want.chunks_mut(n).for_each(reference_row);
+            let t = Tensor::new(vec![rows, n], x.clone()).unwrap();
+            let fast = softmax(t.view(), 1).unwrap();
+            assert!(same_bits(fast.data(), &want), "softmax [{rows}, {n}]");
+            let mut inplace = x.clone();
+            inplace.chunks_mut(n).for_each(softmax_row);
+            assert!(same_bits(&inplace, &want), "softmax_row [{rows}, {n}]");
+        }
     }
 
     #[test]
