@@ -4,6 +4,7 @@
 //! already are), then each lane is reduced in f32 with several independent accumulators (which
 //! vectorizes and loses less precision than one running sum).
 
+use crate::par::simd;
 use crate::shape_ops::transpose;
 use crate::tensor::normalize_axes;
 use crate::{KernelError, Result, Tensor, TensorView};
@@ -153,21 +154,117 @@ pub fn reduce(
         None => (0..x.rank()).collect(),
     };
     let shape = out_shape(x.shape(), &axes, keep_dims);
+    if let Some(out) = reduce_middle(op, x, &axes) {
+        return Ok(Tensor::from_parts(shape, out));
+    }
     let (data, _, lane) = lanes(x, &axes)?;
     let n_out: usize = shape.iter().product();
     let mut out = vec![0.0f32; n_out];
+    let lane_of = |v: &[f32]| simd(|| reduce_lane(op, v));
     if lane == 0 {
         out.fill(reduce_lane(op, &[]));
     } else if x.len() >= 1 << 15 && n_out > 1 {
         out.par_iter_mut()
             .zip(data.par_chunks(lane))
-            .for_each(|(o, v)| *o = reduce_lane(op, v));
+            .for_each(|(o, v)| *o = lane_of(v));
     } else {
         for (o, v) in out.iter_mut().zip(data.chunks(lane)) {
-            *o = reduce_lane(op, v);
+            *o = lane_of(v);
         }
     }
     Ok(Tensor::from_parts(shape, out))
+}
+
+/// The sum-based reductions over a consecutive block of axes followed by kept axes (e.g. the
+/// channel axis of `[1, C, 1, S]`), read in place instead of transposing the reduced axes
+/// innermost first. `x` is seen as `[outer, lane, inner]`; each output `(o, j)` is computed
+/// with exactly [`sum8`]'s operations on its lane `x[o, 0..lane, j]` (eight accumulators
+/// over the whole chunks of 8, the remainder summed on its own and added last), so the results
+/// are bit-identical to the transposing path; only the loop order differs (eight rows of
+/// columns at a time, which vectorizes across `j`). `None` when the case does not apply.
+fn reduce_middle(op: ReduceOp, x: TensorView<'_>, axes: &[usize]) -> Option<Vec<f32>> {
+    let (&first, &last) = (axes.first()?, axes.last()?);
+    let consecutive = last - first + 1 == axes.len();
+    let shape = x.shape();
+    let inner: usize = shape.get(last + 1..)?.iter().product();
+    if !consecutive || inner <= 1 {
+        return None;
+    }
+    let lane: usize = shape[first..=last].iter().product();
+    let outer: usize = shape[..first].iter().product();
+    if lane == 0 {
+        return None;
+    }
+    let d = x.data();
+    let n = lane as f32;
+    let id = |v: f32| v;
+    let sq = |v: f32| v * v;
+    Some(match op {
+        ReduceOp::Sum => column_sums(d, outer, lane, inner, id)?,
+        ReduceOp::Mean => column_sums(d, outer, lane, inner, id)?
+            .into_iter()
+            .map(|s| s / n)
+            .collect(),
+        ReduceOp::LogSum => column_sums(d, outer, lane, inner, id)?
+            .into_iter()
+            .map(f32::ln)
+            .collect(),
+        ReduceOp::L1Norm => column_sums(d, outer, lane, inner, f32::abs)?,
+        ReduceOp::SumSquare => column_sums(d, outer, lane, inner, sq)?,
+        ReduceOp::L2Norm => column_sums(d, outer, lane, inner, sq)?
+            .into_iter()
+            .map(f32::sqrt)
+            .collect(),
+        _ => return None,
+    })
+}
+
+/// `sum8(lane, f)` of every lane `data[o, 0..lane, j]` of `data` seen as `[outer, lane, inner]`,
+/// in output order `(o, j)`. See [`reduce_middle`].
+fn column_sums(
+    data: &[f32],
+    outer: usize,
+    lane: usize,
+    inner: usize,
+    f: impl Fn(f32) -> f32,
+) -> Option<Vec<f32>> {
+    // The value `Iterator::sum` starts from (std has used both 0.0 and -0.0).
+    let zero: f32 = std::iter::empty::<f32>().sum();
+    const COLS: usize = 128;
+    let whole = lane / 8 * 8;
+    let mut out = Vec::with_capacity(outer * inner);
+    for o in 0..outer {
+        let plane = data.get(o * lane * inner..(o + 1) * lane * inner)?;
+        let mut j0 = 0;
+        while j0 < inner {
+            let cols = COLS.min(inner - j0);
+            let mut acc = [[0.0f32; COLS]; 8];
+            let mut rem = [zero; COLS];
+            simd(
+                #[inline(always)]
+                || {
+                    for l in 0..lane {
+                        let row = plane.get(l * inner + j0..l * inner + j0 + cols)?;
+                        let a = if l < whole {
+                            &mut acc[l % 8][..cols]
+                        } else {
+                            &mut rem[..cols]
+                        };
+                        for (a, &v) in a.iter_mut().zip(row) {
+                            *a += f(v);
+                        }
+                    }
+                    Some(())
+                },
+            )?;
+            out.extend((0..cols).map(|j| {
+                let c = |i: usize| acc[i][j];
+                rem[j] + (((c(0) + c(4)) + (c(1) + c(5))) + ((c(2) + c(6)) + (c(3) + c(7))))
+            }));
+            j0 += cols;
+        }
+    }
+    Some(out)
 }
 
 /// MIL `reduce_argmax` / `reduce_argmin` along one `axis`: the index of the first maximum
