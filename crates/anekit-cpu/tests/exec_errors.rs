@@ -401,3 +401,18 @@ fn results_sized_by_run_time_values_are_refused_before_allocating() {
     };
     expect_result_too_large(windows, vec![x], Some(200), "y", "sliding_windows", 210);
 }
+
+/// Found by the `exec_mil` fuzz target: an empty batch with a 2^37 scale made the bilinear
+/// kernel allocate its 2^38-row coefficient table (9.9 TB) although the result is empty.
+#[test]
+fn fuzz_regression_upsample_of_an_empty_batch_by_a_huge_scale() {
+    let src = r#"program(1.3)
+{
+    func main<ios18>(tensor<fp32, [0, 2, 3, 9]> x) {
+            tensor<fp32, [1, 2, 6, 8]> y = upsample_bilinear(align_corners = bool(false), scale_factor_height = fp32(0x1000000000p+1), x = x)[name = string("y")];
+        } -> (y);
+}"#;
+    let x = floats("x", vec![0, 2, 3, 9], vec![]);
+    // One plane (the empty batch counts as one) of ⌈3·2^37⌉ × 9.
+    expect_result_too_large(src, vec![x], None, "y", "upsample_bilinear", 27 << 37);
+}

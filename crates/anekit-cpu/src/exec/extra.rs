@@ -181,7 +181,7 @@ fn scatter(ctx: &OpCtx<'_>) -> Res {
 fn one_hot(ctx: &OpCtx<'_>) -> Res {
     let idx = indices(ctx, "indices")?;
     let depth = required_usize(ctx, "one_hot_vector_size")?;
-    ctx.check_result_size((idx.len() as u128).saturating_mul(depth as u128))?;
+    ctx.check_result_size((idx.len().max(1) as u128).saturating_mul(depth as u128))?;
     let out = index_ops::one_hot(
         idx.view(),
         depth,
@@ -316,15 +316,12 @@ fn target(ctx: &OpCtx<'_>, name: &str, default: Option<i64>) -> Result<usize, Ex
     usize::try_from(v).map_err(|_| ctx.err(format!("`{name}` = {v} must be ≥ 0")))
 }
 
-/// Elements of `shape` with its last two dims replaced by `h`, `w` (resize results).
+/// Elements of `shape` with its last two dims replaced by `h`, `w` (resize results); an
+/// empty batch counts as one plane, since kernels size per-row tables by `h` and `w`.
 fn resized(shape: &[usize], h: usize, w: usize) -> u128 {
     let lead = shape.len().saturating_sub(2);
-    count(
-        shape[..lead]
-            .iter()
-            .map(|&d| d as u128)
-            .chain([h as u128, w as u128]),
-    )
+    let planes = count(shape[..lead].iter().map(|&d| d as u128)).max(1);
+    count([planes, h as u128, w as u128])
 }
 
 fn resize_bilinear(ctx: &OpCtx<'_>) -> Res {

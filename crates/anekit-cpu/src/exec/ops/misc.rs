@@ -72,7 +72,12 @@ fn scales(ctx: &OpCtx<'_>) -> Result<(f32, f32), ExecError> {
     if let [lead @ .., h, w] = shape {
         // `as` saturates: infinite or huge scales become u128::MAX and are refused.
         let out = |d: usize, s: f32| (d as f64 * f64::from(s)).ceil().max(0.0) as u128;
-        let planes = lead.iter().fold(1u128, |a, &d| a.saturating_mul(d as u128));
+        // An empty batch still sizes the kernel's per-row tables by the output dims, so it
+        // counts as one plane (fuzzing found a 0-plane input with a 2^37 scale).
+        let planes = lead
+            .iter()
+            .fold(1u128, |a, &d| a.saturating_mul(d as u128))
+            .max(1);
         ctx.check_result_size(
             planes
                 .saturating_mul(out(*h, sh))
