@@ -424,6 +424,99 @@ fn deinterleave6_avx512(inner: &[f32], mut d: [&mut [f32]; 6]) {
     }
 }
 
+/// `out (m×n) = a (m×k, row-major) · b (k rows of n, row stride `bs`)` with an AVX-512 kernel
+/// made for the 36 small products of a tile block (64×64 · 64×~56 for the benchmark conv):
+/// the `gemm` crate packs both operands on every call, which cost about as much as the
+/// multiply-adds at this size. Each output is one f32 FMA chain over k, in order. Returns false
+/// (nothing written) when the CPU lacks AVX-512 or the slices are too short, and the caller
+/// uses `gemm_f32`.
+fn small_gemm(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[f32],
+    b: &[f32],
+    bs: usize,
+    out: &mut [f32],
+) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f")
+        && a.len() >= m * k
+        && out.len() >= m * n
+        && n <= bs
+        && (k == 0 || b.len() >= (k - 1) * bs + n)
+    {
+        #[allow(unsafe_code)]
+        // SAFETY: AVX-512F checked above; the operand lengths were checked above.
+        unsafe {
+            small_gemm_avx512(m, n, k, a, b, bs, out)
+        };
+        return true;
+    }
+    let _ = (m, n, k, a, b, bs, out);
+    false
+}
+
+/// Rows of `out` per register block (6 rows × 32 columns = 12 accumulators).
+#[cfg(target_arch = "x86_64")]
+const SG_ROWS: usize = 6;
+
+/// # Safety
+/// `a.len() ≥ m·k`, `out.len() ≥ m·n`, `n ≤ bs`, `b.len() ≥ (k-1)·bs + n` (checked by the caller).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+#[allow(unsafe_code)]
+unsafe fn small_gemm_avx512(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[f32],
+    b: &[f32],
+    bs: usize,
+    out: &mut [f32],
+) {
+    use std::arch::x86_64::*;
+    let mask = |cols: usize| -> __mmask16 { ((1u32 << cols.min(16)) - 1) as __mmask16 };
+    let (ap, bp, op) = (a.as_ptr(), b.as_ptr(), out.as_mut_ptr());
+    let mut j = 0;
+    while j < n {
+        // Two 16-lane column vectors; masks cover the ragged end.
+        let (m0, m1) = (mask(n - j), mask(n.saturating_sub(j + 16)));
+        let mut i = 0;
+        while i < m {
+            let rows = SG_ROWS.min(m - i);
+            let mut acc = [[_mm512_setzero_ps(); 2]; SG_ROWS];
+            for p in 0..k {
+                // SAFETY: row p of b, columns j.. under the masks (j + lanes < n ≤ bs), is
+                // inside b (b.len() ≥ (k-1)·bs + n); masked-off lanes are not read.
+                let (b0, b1) = unsafe {
+                    let row = bp.add(p * bs + j);
+                    (
+                        _mm512_maskz_loadu_ps(m0, row),
+                        _mm512_maskz_loadu_ps(m1, row.add(16.min(n - j))),
+                    )
+                };
+                for (r, acc) in acc.iter_mut().enumerate().take(rows) {
+                    // SAFETY: (i + r)·k + p < m·k ≤ a.len().
+                    let av = _mm512_set1_ps(unsafe { *ap.add((i + r) * k + p) });
+                    acc[0] = _mm512_fmadd_ps(av, b0, acc[0]);
+                    acc[1] = _mm512_fmadd_ps(av, b1, acc[1]);
+                }
+            }
+            for (r, acc) in acc.iter().enumerate().take(rows) {
+                // SAFETY: row i + r < m of out, columns j.. under the masks (< n).
+                unsafe {
+                    let row = op.add((i + r) * n + j);
+                    _mm512_mask_storeu_ps(row, m0, acc[0]);
+                    _mm512_mask_storeu_ps(row.add(16.min(n - j)), m1, acc[1]);
+                }
+            }
+            i += rows;
+        }
+        j += 32;
+    }
+}
+
 /// Output transform of products `m` (`[36][Cout][nt]`), added into `dst` (one slice per
 /// output channel: the block's output rows), as vector loops over all `nt` tiles, then one
 /// scatter into output rows.
@@ -550,13 +643,18 @@ pub(crate) fn conv3x3(
             input_block(&xd[ni * c * h * w..(ni + 1) * c * h * w], &g, ty0, ty1, s);
             s.m.resize(NT * cout * nt, 0.0);
             for t in 0..NT {
+                let ut = &u[t * cout * c..(t + 1) * cout * c];
+                let mt = &mut s.m[t * cout * nt..(t + 1) * cout * nt];
+                if small_gemm(cout, nt, c, ut, &s.v[t * nt..], NT * nt, mt) {
+                    continue;
+                }
                 gemm_f32(
                     op,
                     cout,
                     nt,
                     c,
                     MatRef {
-                        data: &u[t * cout * c..(t + 1) * cout * c],
+                        data: ut,
                         rs: c,
                         cs: 1,
                     },
@@ -565,7 +663,7 @@ pub(crate) fn conv3x3(
                         rs: NT * nt,
                         cs: 1,
                     },
-                    &mut s.m[t * cout * nt..(t + 1) * cout * nt],
+                    mt,
                     false,
                     false,
                 )?;
@@ -586,7 +684,7 @@ pub(crate) fn conv3x3(
 
 #[cfg(test)]
 mod tests {
-    use super::{deinterleave6, deinterleave6_scalar};
+    use super::{deinterleave6, deinterleave6_scalar, small_gemm};
     use crate::conv::{Conv2dParams, conv2d, conv2d_with};
     use crate::{Numerics, Tensor};
     use anekit_core::DType;
@@ -771,6 +869,40 @@ mod tests {
                     let want: Vec<f32> = (0..n).map(|k| inner[4 * k + b]).collect();
                     assert_eq!(row, &want, "n={n} extra={extra} b={b}");
                     assert_eq!(&slow[b], &want, "scalar n={n} b={b}");
+                }
+            }
+        }
+    }
+
+    /// The tile-block GEMM against a plain f32 FMA chain in the same order (so bit-exact),
+    /// for ragged sizes around its 6-row and 32-column blocks, with a row stride above n.
+    #[test]
+    fn small_gemm_matches_an_fma_chain() {
+        for &(m, n, k) in &[
+            (64, 56, 64),
+            (1, 1, 1),
+            (7, 33, 5),
+            (13, 16, 9),
+            (6, 32, 0),
+            (5, 70, 17),
+        ] {
+            let bs = n + 3;
+            let a: Vec<f32> = (0..m * k).map(|i| val(i, 1)).collect();
+            let b: Vec<f32> = (0..k * bs).map(|i| val(i, 2)).collect();
+            let mut out = vec![f32::NAN; m * n];
+            if !small_gemm(m, n, k, &a, &b, bs, &mut out) {
+                eprintln!("no AVX-512 here: the kernel is not used, nothing to compare");
+                return;
+            }
+            for i in 0..m {
+                for j in 0..n {
+                    let want =
+                        (0..k).fold(0.0f32, |acc, p| a[i * k + p].mul_add(b[p * bs + j], acc));
+                    assert_eq!(
+                        out[i * n + j].to_bits(),
+                        want.to_bits(),
+                        "({i},{j}) of {m}x{n}x{k}"
+                    );
                 }
             }
         }
