@@ -477,7 +477,6 @@ unsafe fn small_gemm_avx512(
 ) {
     use std::arch::x86_64::*;
     let mask = |cols: usize| -> __mmask16 { ((1u32 << cols.min(16)) - 1) as __mmask16 };
-    let (ap, bp, op) = (a.as_ptr(), b.as_ptr(), out.as_mut_ptr());
     let mut j = 0;
     while j < n {
         // Two 16-lane column vectors; masks cover the ragged end.
@@ -485,35 +484,84 @@ unsafe fn small_gemm_avx512(
         let mut i = 0;
         while i < m {
             let rows = SG_ROWS.min(m - i);
-            let mut acc = [[_mm512_setzero_ps(); 2]; SG_ROWS];
-            for p in 0..k {
-                // SAFETY: row p of b, columns j.. under the masks (j + lanes < n ≤ bs), is
-                // inside b (b.len() ≥ (k-1)·bs + n); masked-off lanes are not read.
-                let (b0, b1) = unsafe {
-                    let row = bp.add(p * bs + j);
-                    (
-                        _mm512_maskz_loadu_ps(m0, row),
-                        _mm512_maskz_loadu_ps(m1, row.add(16.min(n - j))),
-                    )
-                };
-                for (r, acc) in acc.iter_mut().enumerate().take(rows) {
-                    // SAFETY: (i + r)·k + p < m·k ≤ a.len().
-                    let av = _mm512_set1_ps(unsafe { *ap.add((i + r) * k + p) });
-                    acc[0] = _mm512_fmadd_ps(av, b0, acc[0]);
-                    acc[1] = _mm512_fmadd_ps(av, b1, acc[1]);
-                }
-            }
-            for (r, acc) in acc.iter().enumerate().take(rows) {
-                // SAFETY: row i + r < m of out, columns j.. under the masks (< n).
-                unsafe {
-                    let row = op.add((i + r) * n + j);
-                    _mm512_mask_storeu_ps(row, m0, acc[0]);
-                    _mm512_mask_storeu_ps(row.add(16.min(n - j)), m1, acc[1]);
+            // A fixed row count per instance keeps the 12 accumulators in registers and the
+            // k loop free of row-count branches.
+            let tile = SgTile {
+                i,
+                j,
+                m0,
+                m1,
+                k,
+                n,
+                bs,
+            };
+            // SAFETY: rows ≤ m - i, and the caller's length checks hold.
+            unsafe {
+                match rows {
+                    6 => sg_rows::<6>(tile, a, b, out),
+                    5 => sg_rows::<5>(tile, a, b, out),
+                    4 => sg_rows::<4>(tile, a, b, out),
+                    3 => sg_rows::<3>(tile, a, b, out),
+                    2 => sg_rows::<2>(tile, a, b, out),
+                    _ => sg_rows::<1>(tile, a, b, out),
                 }
             }
             i += rows;
         }
         j += 32;
+    }
+}
+
+/// Where one register block of [`small_gemm_avx512`] sits.
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy)]
+struct SgTile {
+    i: usize,
+    j: usize,
+    m0: std::arch::x86_64::__mmask16,
+    m1: std::arch::x86_64::__mmask16,
+    k: usize,
+    n: usize,
+    bs: usize,
+}
+
+/// Rows `i .. i + R`, columns `j ..` (under the masks) of the product.
+///
+/// # Safety
+/// As [`small_gemm_avx512`], and `i + R ≤ m`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+#[inline]
+#[allow(unsafe_code)]
+unsafe fn sg_rows<const R: usize>(t: SgTile, a: &[f32], b: &[f32], out: &mut [f32]) {
+    use std::arch::x86_64::*;
+    let (ap, bp, op) = (a.as_ptr(), b.as_ptr(), out.as_mut_ptr());
+    let second = 16.min(t.n - t.j);
+    let mut acc = [[_mm512_setzero_ps(); 2]; R];
+    for p in 0..t.k {
+        // SAFETY: row p of b, columns j.. under the masks (j + lanes < n ≤ bs), is inside b
+        // (b.len() ≥ (k-1)·bs + n); masked-off lanes are not read.
+        let (b0, b1) = unsafe {
+            let row = bp.add(p * t.bs + t.j);
+            (
+                _mm512_maskz_loadu_ps(t.m0, row),
+                _mm512_maskz_loadu_ps(t.m1, row.add(second)),
+            )
+        };
+        for (r, acc) in acc.iter_mut().enumerate() {
+            // SAFETY: (i + r)·k + p < m·k ≤ a.len().
+            let av = _mm512_set1_ps(unsafe { *ap.add((t.i + r) * t.k + p) });
+            acc[0] = _mm512_fmadd_ps(av, b0, acc[0]);
+            acc[1] = _mm512_fmadd_ps(av, b1, acc[1]);
+        }
+    }
+    for (r, acc) in acc.iter().enumerate() {
+        // SAFETY: row i + r < m of out, columns j.. under the masks (< n).
+        unsafe {
+            let row = op.add((t.i + r) * t.n + t.j);
+            _mm512_mask_storeu_ps(row, t.m0, acc[0]);
+            _mm512_mask_storeu_ps(row.add(second), t.m1, acc[1]);
+        }
     }
 }
 
