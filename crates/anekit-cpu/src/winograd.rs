@@ -625,6 +625,10 @@ fn output_block_impl(g: &Geo, ty0: usize, ty1: usize, s: &mut Scratch, dst: &mut
     }
 }
 
+/// One parallel task of [`conv3x3`]: image, tile rows `ty0..ty1`, and the output rows it
+/// writes (one slice per output channel).
+type Block<'a> = (usize, (usize, usize), Vec<&'a mut [f32]>);
+
 /// 3×3 stride-1 conv by F(4×4, 3×3): `x` `[N, C, H, W]`, `w` `[Cout, C, 3, 3]`, explicit
 /// top/left pads (bottom/right padding is implied by `oh`/`ow`). The result is added into `out`
 /// (`[N, Cout, oh, ow]`, holding the bias or zeros).
@@ -658,68 +662,84 @@ pub(crate) fn conv3x3(
     let u = cached.as_mut().unwrap_or(&mut own);
     transform_weights(wd, cout * c, u);
     let u = &*u;
-    // Tile rows per block: fit BLOCK_FLOATS, and give every thread at least one block.
+    // Tile rows per block: at most what fits BLOCK_FLOATS. With fewer images than threads,
+    // each image's tile rows are first split into one equal range per thread, then each range
+    // into near-equal blocks, so the threads get equal work (56 rows of 4-row tiles in blocks
+    // of 4 gave 8 rows to one thread and 6 to the other).
     let per_row = (c + cout) * NT * tx;
     let threads = rayon::current_num_threads().max(1);
-    let mut rb = (BLOCK_FLOATS / per_row.max(1)).clamp(1, tyn);
-    if n < threads {
-        rb = rb.min(tyn.div_ceil(threads.div_ceil(n)));
+    let rb = (BLOCK_FLOATS / per_row.max(1)).clamp(1, tyn);
+    let parts = if n < threads {
+        threads.div_ceil(n).min(tyn)
+    } else {
+        1
+    };
+    let mut ranges: Vec<(usize, usize)> = Vec::new();
+    for p in 0..parts {
+        let (a, b) = (tyn * p / parts, tyn * (p + 1) / parts);
+        let pieces = (b - a).div_ceil(rb);
+        for q in 0..pieces {
+            let (s0, s1) = (a + (b - a) * q / pieces, a + (b - a) * (q + 1) / pieces);
+            if s1 > s0 {
+                ranges.push((s0, s1));
+            }
+        }
     }
     // Each block's output rows of every (image, channel) plane, split off `out` up front so
     // the blocks write their results in place, in parallel.
-    let per_image = tyn.div_ceil(rb);
-    let mut blocks: Vec<(usize, usize, Vec<&mut [f32]>)> = (0..n)
+    let per_image = ranges.len();
+    let mut blocks: Vec<Block<'_>> = (0..n)
         .flat_map(|ni| {
-            (0..tyn)
-                .step_by(rb)
-                .map(move |t0| (ni, t0, Vec::with_capacity(cout)))
+            ranges
+                .iter()
+                .map(move |&r| (ni, r, Vec::with_capacity(cout)))
         })
         .collect();
     for (pi, mut rest) in out.chunks_exact_mut(oh * ow).enumerate() {
-        for bi in 0..per_image {
-            let ty0 = bi * rb;
-            let rows = (4 * (ty0 + rb)).min(oh) - 4 * ty0;
+        for (bi, &(ty0, ty1)) in ranges.iter().enumerate() {
+            let rows = (4 * ty1).min(oh) - 4 * ty0;
             let (seg, r) = rest.split_at_mut(rows * ow);
             rest = r;
             blocks[(pi / cout) * per_image + bi].2.push(seg);
         }
     }
-    let res = blocks.into_par_iter().try_for_each(|(ni, ty0, mut dst)| {
-        SCRATCH.with_borrow_mut(|s| {
-            let ty1 = (ty0 + rb).min(tyn);
-            let nt = (ty1 - ty0) * tx;
-            input_block(&xd[ni * c * h * w..(ni + 1) * c * h * w], &g, ty0, ty1, s);
-            s.m.resize(NT * cout * nt, 0.0);
-            for t in 0..NT {
-                let ut = &u[t * cout * c..(t + 1) * cout * c];
-                let mt = &mut s.m[t * cout * nt..(t + 1) * cout * nt];
-                if small_gemm(cout, nt, c, ut, &s.v[t * nt..], NT * nt, mt) {
-                    continue;
+    let res = blocks
+        .into_par_iter()
+        .try_for_each(|(ni, (ty0, ty1), mut dst)| {
+            SCRATCH.with_borrow_mut(|s| {
+                let nt = (ty1 - ty0) * tx;
+                input_block(&xd[ni * c * h * w..(ni + 1) * c * h * w], &g, ty0, ty1, s);
+                s.m.resize(NT * cout * nt, 0.0);
+                for t in 0..NT {
+                    let ut = &u[t * cout * c..(t + 1) * cout * c];
+                    let mt = &mut s.m[t * cout * nt..(t + 1) * cout * nt];
+                    if small_gemm(cout, nt, c, ut, &s.v[t * nt..], NT * nt, mt) {
+                        continue;
+                    }
+                    gemm_f32(
+                        op,
+                        cout,
+                        nt,
+                        c,
+                        MatRef {
+                            data: ut,
+                            rs: c,
+                            cs: 1,
+                        },
+                        MatRef {
+                            data: &s.v[t * nt..],
+                            rs: NT * nt,
+                            cs: 1,
+                        },
+                        mt,
+                        false,
+                        false,
+                    )?;
                 }
-                gemm_f32(
-                    op,
-                    cout,
-                    nt,
-                    c,
-                    MatRef {
-                        data: ut,
-                        rs: c,
-                        cs: 1,
-                    },
-                    MatRef {
-                        data: &s.v[t * nt..],
-                        rs: NT * nt,
-                        cs: 1,
-                    },
-                    mt,
-                    false,
-                    false,
-                )?;
-            }
-            output_block(&g, ty0, ty1, s, &mut dst);
-            Ok(())
-        })
-    });
+                output_block(&g, ty0, ty1, s, &mut dst);
+                Ok(())
+            })
+        });
     if let Ok(u) = cached {
         U_BUF.with(|b| {
             if let Ok(mut b) = b.try_borrow_mut() {
