@@ -403,6 +403,19 @@ pub fn pad<T: Element>(
         ));
     }
     let first = r - pads.len() / 2;
+    // The result's size is checked before the per-axis maps (b + dim + a entries) are built.
+    let mut out_dims = x.shape().to_vec();
+    for d in first..r {
+        let (b, a) = (pads[2 * (d - first)], pads[2 * (d - first) + 1]);
+        out_dims[d] = out_dims[d]
+            .checked_add(b)
+            .and_then(|n| n.checked_add(a))
+            .ok_or_else(|| KernelError::Overflow {
+                op: OP,
+                shape: x.shape().to_vec(),
+            })?;
+    }
+    num_elements(OP, &out_dims)?;
     let mut maps = identity_maps(x.shape());
     for d in first..r {
         let (b, a) = (pads[2 * (d - first)], pads[2 * (d - first) + 1]);
@@ -421,7 +434,7 @@ pub fn pad<T: Element>(
                 "cannot replicate an empty dim",
             ));
         }
-        maps[d] = (0..b + dim + a)
+        maps[d] = (0..out_dims[d])
             .map(|o| {
                 let i = o as i64 - b as i64;
                 let n = dim as i64;
@@ -452,13 +465,24 @@ pub fn tile<T: Element>(x: TensorView<'_, T>, reps: &[usize]) -> Result<Tensor<T
             format!("{} entries for input shape {:?}", reps.len(), x.shape()),
         ));
     }
-    let maps: Vec<Vec<Option<usize>>> = x
+    // The result's size is checked before the per-axis maps are built (they hold d·r entries).
+    let out: Option<Vec<usize>> = x
         .shape()
         .iter()
         .zip(reps)
-        .map(|(&d, &r)| (0..d * r).map(|i| Some(i % d.max(1))).collect())
+        .map(|(&d, &r)| d.checked_mul(r))
         .collect();
-    num_elements("tile", &maps.iter().map(Vec::len).collect::<Vec<_>>())?;
+    let out = out.ok_or_else(|| KernelError::Overflow {
+        op: "tile",
+        shape: x.shape().to_vec(),
+    })?;
+    num_elements("tile", &out)?;
+    let maps: Vec<Vec<Option<usize>>> = x
+        .shape()
+        .iter()
+        .zip(&out)
+        .map(|(&d, &n)| (0..n).map(|i| Some(i % d.max(1))).collect())
+        .collect();
     Ok(gather_grid(x, &maps, T::default()))
 }
 

@@ -387,6 +387,44 @@ fn results_sized_by_run_time_values_are_refused_before_allocating() {
         32_000_000_000,
     );
 
+    let tile = r#"program(1.3)
+{
+    func main<ios18>(tensor<fp16, [2]> x, tensor<int32, [1]> r) {
+            tensor<fp16, [?]> y = tile(reps = r, x = x)[name = string("y")];
+        } -> (y);
+}"#;
+    let x2 = NamedTensor {
+        name: "x".into(),
+        shape: vec![2],
+        data: TensorData::F16(vec![f16::ONE; 2]),
+    };
+    let r = ints("r", vec![1], vec![1 << 30]);
+    expect_result_too_large(tile, vec![x2.clone(), r], None, "y", "tile", 1 << 31);
+
+    let pad = r#"program(1.3)
+{
+    func main<ios18>(tensor<fp16, [2]> x, tensor<int32, [2]> p) {
+            tensor<fp16, [?]> y = pad(constant_val = fp16(0x0p+0), mode = string("constant"), pad = p, x = x)[name = string("y")];
+        } -> (y);
+}"#;
+    let p = ints("p", vec![2], vec![1 << 30, 1 << 30]);
+    expect_result_too_large(pad, vec![x2, p], None, "y", "pad", (1 << 31) + 2);
+
+    // Operands of 2^16 elements each broadcast to 2^32.
+    let outer = r#"program(1.3)
+{
+    func main<ios18>(tensor<fp16, [?, 1]> a, tensor<fp16, [1, ?]> b) {
+            tensor<fp16, [?, ?]> y = add(x = a, y = b)[name = string("y")];
+        } -> (y);
+}"#;
+    let column = |name: &str, shape: Vec<usize>| NamedTensor {
+        name: name.into(),
+        shape,
+        data: TensorData::F16(vec![f16::ONE; 1 << 16]),
+    };
+    let (a, b) = (column("a", vec![1 << 16, 1]), column("b", vec![1, 1 << 16]));
+    expect_result_too_large(outer, vec![a, b], None, "y", "add", 1 << 32);
+
     // The caller's limit applies too: 21 windows of 10 over a 20-long axis is 210 > 100.
     let windows = r#"program(1.3)
 {

@@ -61,6 +61,25 @@ pub(crate) const OPS: &[(&str, OpFn)] = &[
     ("select", select),
 ];
 
+/// Refuse a broadcast result above the executor's element limit before the kernel allocates
+/// it: operands within the limit can still broadcast to its square (`[n, 1]` with `[1, n]`)
+/// when their dims are only known at run time. Shapes that do not broadcast are left to the
+/// kernel's own error.
+fn check_broadcast(ctx: &OpCtx<'_>, shapes: &[&[usize]]) -> Result<(), ExecError> {
+    let mut shape: Vec<usize> = Vec::new();
+    for s in shapes {
+        match broadcast_shapes("broadcast", &shape, s) {
+            Ok(b) => shape = b,
+            Err(_) => return Ok(()),
+        }
+    }
+    ctx.check_result_size(
+        shape
+            .iter()
+            .fold(1u128, |a, &d| a.saturating_mul(d as u128)),
+    )
+}
+
 fn binary_op(kind: &str) -> Option<BinaryOp> {
     Some(match kind {
         "add" => BinaryOp::Add,
@@ -126,6 +145,7 @@ fn int_binary(ctx: &OpCtx<'_>, op: BinaryOp, x: &Val, y: &Val) -> Result<Val, Ex
 fn binary(ctx: &OpCtx<'_>) -> Result<Vec<Val>, ExecError> {
     let op = binary_op(&ctx.op.kind).ok_or_else(|| ctx.err("not a binary op"))?;
     let (x, y) = (ctx.input("x")?, ctx.input("y")?);
+    check_broadcast(ctx, &[x.shape(), y.shape()])?;
     let float_result = ctx.result_dtype(0).is_none_or(|d| d.is_float());
     match (x, y) {
         (Val::F32(a), Val::F32(b)) => one(Val::F32(
@@ -155,6 +175,7 @@ fn comparison(ctx: &OpCtx<'_>) -> Result<Vec<Val>, ExecError> {
         _ => return Err(ctx.err("not a comparison")),
     };
     let (x, y) = (ctx.input("x")?, ctx.input("y")?);
+    check_broadcast(ctx, &[x.shape(), y.shape()])?;
     let k = |e| ctx.kernel(e);
     let t = match (x, y) {
         (Val::F32(a), Val::F32(b)) => compare(op, a.view(), b.view()).map_err(k)?,
@@ -199,6 +220,7 @@ fn logical_binary(ctx: &OpCtx<'_>) -> Result<Vec<Val>, ExecError> {
         "logical_or" => LogicalOp::Or,
         _ => LogicalOp::Xor,
     };
+    check_broadcast(ctx, &[ctx.input("x")?.shape(), ctx.input("y")?.shape()])?;
     let (x, y) = (bool_tensor(ctx.input("x")?), bool_tensor(ctx.input("y")?));
     one(Val::Bool(
         logical(op, x.view(), y.view()).map_err(|e| ctx.kernel(e))?,
@@ -323,8 +345,9 @@ fn cast(ctx: &OpCtx<'_>) -> Result<Vec<Val>, ExecError> {
 
 /// `cond ? a : b` with the three broadcast together, for any element type.
 fn select(ctx: &OpCtx<'_>) -> Result<Vec<Val>, ExecError> {
-    let cond = bool_tensor(ctx.input("cond")?);
     let (a, b) = (ctx.input("a")?, ctx.input("b")?);
+    check_broadcast(ctx, &[ctx.input("cond")?.shape(), a.shape(), b.shape()])?;
+    let cond = bool_tensor(ctx.input("cond")?);
     let k = |e| ctx.kernel(e);
     if let (Val::F32(a), Val::F32(b)) = (a, b) {
         return one(Val::F32(

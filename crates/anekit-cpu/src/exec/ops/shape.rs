@@ -465,6 +465,10 @@ fn tile(ctx: &OpCtx<'_>) -> Result<Vec<Val>, ExecError> {
     let reps = ctx
         .usizes("reps")?
         .ok_or_else(|| ctx.err("missing parameter `reps`"))?;
+    let dims = x.shape().iter().zip(&reps);
+    ctx.check_result_size(dims.fold(1u128, |a, (&d, &r)| {
+        a.saturating_mul(d as u128).saturating_mul(r as u128)
+    }))?;
     let k = |e| ctx.kernel(e);
     one(map_val!(x, t => ktile(t.view(), &reps).map_err(k)?))
 }
@@ -474,6 +478,14 @@ fn pad(ctx: &OpCtx<'_>) -> Result<Vec<Val>, ExecError> {
     let pads = ctx
         .usizes("pad")?
         .ok_or_else(|| ctx.err("missing parameter `pad`"))?;
+    // The last pads.len() / 2 dims grow by their before + after amounts.
+    let first = x.shape().len().saturating_sub(pads.len() / 2);
+    let padded = x.shape().iter().enumerate().map(|(d, &n)| {
+        let i = d.checked_sub(first).map(|i| 2 * i);
+        let extra = |j: usize| pads.get(j).map_or(0, |&p| p as u128);
+        n as u128 + i.map_or(0, |i| extra(i) + extra(i + 1))
+    });
+    ctx.check_result_size(padded.fold(1u128, u128::saturating_mul))?;
     let mode = ctx.string("mode")?.unwrap_or("constant");
     let cval = ctx.float_or("constant_val", 0.0)?;
     let k = |e| ctx.kernel(e);
