@@ -199,6 +199,21 @@ macro_rules! dispatch {
     };
 }
 
+/// `$fast` (a `#[target_feature(enable = "avx512f")]` function written with intrinsics) when
+/// the CPU has AVX-512F, else `$slow` (its portable twin). Unlike [`dispatch!`], which compiles
+/// one body twice, the two are different functions with the same contract.
+macro_rules! avx512_or {
+    ($fast:expr, $slow:expr) => {{
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            #[allow(unsafe_code)]
+            // SAFETY: the CPU supports AVX-512F, checked just above.
+            return unsafe { $fast };
+        }
+        $slow
+    }};
+}
+
 dispatch!(transform_weights, transform_weights_impl, (wd: &[f32], f: usize, u: &mut Vec<f32>));
 dispatch!(input_block, input_block_impl, (xi: &[f32], g: &Geo, ty0: usize, ty1: usize, s: &mut Scratch));
 dispatch!(output_block, output_block_impl, (g: &Geo, ty0: usize, ty1: usize, s: &mut Scratch, dst: &mut [&mut [f32]]));
@@ -343,16 +358,10 @@ fn input_block_impl(xi: &[f32], g: &Geo, ty0: usize, ty1: usize, s: &mut Scratch
 /// masked load/permute/store.
 #[inline(always)]
 fn deinterleave6(inner: &[f32], d: [&mut [f32]; 6]) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") {
-        #[allow(unsafe_code)]
-        // SAFETY: the CPU supports AVX-512F, checked just above.
-        unsafe {
-            deinterleave6_avx512(inner, d)
-        };
-        return;
-    }
-    deinterleave6_scalar(inner, d);
+    avx512_or!(
+        deinterleave6_avx512(inner, d),
+        deinterleave6_scalar(inner, d)
+    )
 }
 
 fn deinterleave6_scalar(inner: &[f32], d: [&mut [f32]; 6]) {
@@ -635,16 +644,10 @@ fn output_block_impl(g: &Geo, ty0: usize, ty1: usize, s: &mut Scratch, dst: &mut
 /// it was ~45 % of the output transform; the AVX-512 version interleaves 16 tiles per step.
 #[inline(always)]
 fn interleave4_add(ys: [&[f32]; 4], row: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") {
-        #[allow(unsafe_code)]
-        // SAFETY: the CPU supports AVX-512F, checked just above.
-        unsafe {
-            interleave4_add_avx512(ys, row)
-        };
-        return;
-    }
-    interleave4_add_scalar(ys, row);
+    avx512_or!(
+        interleave4_add_avx512(ys, row),
+        interleave4_add_scalar(ys, row)
+    )
 }
 
 fn interleave4_add_scalar(ys: [&[f32]; 4], row: &mut [f32]) {
