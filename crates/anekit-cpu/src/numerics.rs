@@ -77,21 +77,14 @@ const PAR_ROUND_MIN: usize = 1 << 17;
 /// fallback otherwise.
 pub fn round_f16(data: &mut [f32]) {
     fn run(data: &mut [f32]) {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU supports AVX-512F, checked just above.
-            #[allow(unsafe_code)]
-            unsafe {
-                round_f16_avx512(data)
-            };
-            return;
-        }
-        let mut buf = [f16::ZERO; CHUNK];
-        for chunk in data.chunks_mut(CHUNK) {
-            let b = &mut buf[..chunk.len()];
-            b.convert_from_f32_slice(chunk);
-            b.convert_to_f32_slice(chunk);
-        }
+        crate::par::avx512_or!(round_f16_avx512(data), {
+            let mut buf = [f16::ZERO; CHUNK];
+            for chunk in data.chunks_mut(CHUNK) {
+                let b = &mut buf[..chunk.len()];
+                b.convert_from_f32_slice(chunk);
+                b.convert_to_f32_slice(chunk);
+            }
+        })
     }
     if data.len() >= PAR_ROUND_MIN {
         data.par_chunks_mut(PAR_ROUND_MIN / 4).for_each(run);

@@ -52,6 +52,30 @@ pub(crate) fn simd<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
+/// `$fast` (a `#[target_feature(enable = "avx512f")]` function written with intrinsics) when
+/// the CPU has AVX-512F, else `$slow` (its portable twin with the same contract). Unlike
+/// [`simd`], which compiles one body for AVX-512, the two are different functions. Used as a
+/// function's tail expression: the fast branch returns from the enclosing function.
+macro_rules! avx512_or {
+    ($fast:expr, $slow:expr) => {{
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            #[allow(unsafe_code)]
+            // SAFETY: the CPU supports AVX-512F, checked just above.
+            return unsafe { $fast };
+        }
+        $slow
+    }};
+}
+pub(crate) use avx512_or;
+
+/// The mask enabling the first `count` (at most 16) lanes of a 16-lane AVX-512 operation.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub(crate) fn lane_mask(count: usize) -> std::arch::x86_64::__mmask16 {
+    ((1u32 << count.min(16)) - 1) as std::arch::x86_64::__mmask16
+}
+
 /// Whether the CPU has the AVX-512 subsets [`simd`] compiles for (cached by `std`).
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]

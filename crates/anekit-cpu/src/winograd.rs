@@ -26,6 +26,9 @@
 
 use crate::Result;
 use crate::matmul::{MatRef, gemm_f32};
+#[cfg(target_arch = "x86_64")]
+use crate::par::lane_mask;
+use crate::par::{avx512_or, simd};
 use rayon::prelude::*;
 
 /// Transformed positions per tile (6×6).
@@ -177,46 +180,28 @@ fn at4(d: [&[f32]; 6], o: [&mut [f32]; 4]) {
     }
 }
 
-/// Runs `$body` compiled for AVX-512 when the CPU has it (checked at run time; the crate
-/// itself targets baseline x86-64, whose SSE2 vectors are a quarter as wide), else as is.
-macro_rules! dispatch {
-    ($name:ident, $imp:ident, ($($arg:ident: $ty:ty),*) $(-> $ret:ty)?) => {
-        #[allow(unsafe_code)]
-        fn $name($($arg: $ty),*) $(-> $ret)? {
-            #[cfg(target_arch = "x86_64")]
-            {
-                #[target_feature(enable = "avx512f")]
-                fn wide($($arg: $ty),*) $(-> $ret)? {
-                    $imp($($arg),*)
-                }
-                if std::arch::is_x86_feature_detected!("avx512f") {
-                    // SAFETY: the CPU supports AVX-512F, checked just above.
-                    return unsafe { wide($($arg),*) };
-                }
-            }
-            $imp($($arg),*)
-        }
-    };
+// The transforms are plain loops compiled again for AVX-512 ([`simd`]); the crate itself
+// targets baseline x86-64, whose SSE2 vectors are a quarter as wide.
+fn transform_weights(wd: &[f32], f: usize, u: &mut Vec<f32>) {
+    simd(
+        #[inline(always)]
+        || transform_weights_impl(wd, f, u),
+    )
 }
 
-/// `$fast` (a `#[target_feature(enable = "avx512f")]` function written with intrinsics) when
-/// the CPU has AVX-512F, else `$slow` (its portable twin). Unlike [`dispatch!`], which compiles
-/// one body twice, the two are different functions with the same contract.
-macro_rules! avx512_or {
-    ($fast:expr, $slow:expr) => {{
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            #[allow(unsafe_code)]
-            // SAFETY: the CPU supports AVX-512F, checked just above.
-            return unsafe { $fast };
-        }
-        $slow
-    }};
+fn input_block(xi: &[f32], g: &Geo, ty0: usize, ty1: usize, s: &mut Scratch) {
+    simd(
+        #[inline(always)]
+        || input_block_impl(xi, g, ty0, ty1, s),
+    )
 }
 
-dispatch!(transform_weights, transform_weights_impl, (wd: &[f32], f: usize, u: &mut Vec<f32>));
-dispatch!(input_block, input_block_impl, (xi: &[f32], g: &Geo, ty0: usize, ty1: usize, s: &mut Scratch));
-dispatch!(output_block, output_block_impl, (g: &Geo, ty0: usize, ty1: usize, s: &mut Scratch, dst: &mut [&mut [f32]]));
+fn output_block(g: &Geo, ty0: usize, ty1: usize, s: &mut Scratch, dst: &mut [&mut [f32]]) {
+    simd(
+        #[inline(always)]
+        || output_block_impl(g, ty0, ty1, s, dst),
+    )
+}
 
 /// Geometry shared by the stages.
 #[derive(Clone, Copy)]
@@ -386,7 +371,6 @@ fn deinterleave6_avx512(inner: &[f32], mut d: [&mut [f32]; 6]) {
     if d.iter().any(|o| o.len() != n) || inner.len() < 4 * n + 2 {
         return deinterleave6_scalar(inner, d);
     }
-    let mask = |count: usize| -> __mmask16 { ((1u32 << count.min(16)) - 1) as __mmask16 };
     // Lane t of `pick(b)` is element 4t + b' of a 32-float window (b' = b mod 4).
     let idx: [__m512i; 4] = std::array::from_fn(|b| {
         let b = b as i32;
@@ -418,7 +402,7 @@ fn deinterleave6_avx512(inner: &[f32], mut d: [&mut [f32]; 6]) {
         let window = |off: usize| -> [__m512; 4] {
             std::array::from_fn(|i| {
                 let at = off + 16 * i;
-                let m = mask(avail.saturating_sub(at));
+                let m = lane_mask(avail.saturating_sub(at));
                 // SAFETY: lanes enabled by `m` read inner[base + at ..][..avail - at], which is
                 // inside `inner`; disabled lanes are not accessed.
                 unsafe {
@@ -429,7 +413,7 @@ fn deinterleave6_avx512(inner: &[f32], mut d: [&mut [f32]; 6]) {
         // Elements 4t + b: b < 4 from the window at 0; b = 4, 5 are tile t+1's b = 0, 1, from
         // the window at 4.
         let (w0, w4) = (window(0), window(4));
-        let store = mask(count);
+        let store = lane_mask(count);
         for (b, out) in d.iter_mut().enumerate() {
             let w = if b < 4 { &w0 } else { &w4 };
             let i = idx[b % 4];
@@ -460,22 +444,20 @@ fn small_gemm(
     bs: usize,
     out: &mut [f32],
 ) -> bool {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f")
-        && a.len() >= m * k
+    let fits = a.len() >= m * k
         && out.len() >= m * n
         && n <= bs
-        && (k == 0 || b.len() >= (k - 1) * bs + n)
-    {
-        #[allow(unsafe_code)]
-        // SAFETY: AVX-512F checked above; the operand lengths were checked above.
-        unsafe {
-            small_gemm_avx512(m, n, k, a, b, bs, out)
-        };
-        return true;
+        && (k == 0 || b.len() >= (k - 1) * bs + n);
+    if !fits {
+        return false;
     }
-    let _ = (m, n, k, a, b, bs, out);
-    false
+    avx512_or!(
+        {
+            small_gemm_avx512(m, n, k, a, b, bs, out);
+            true
+        },
+        false
+    )
 }
 
 /// Rows of `out` per register block (6 rows × 32 columns = 12 accumulators).
@@ -496,12 +478,10 @@ unsafe fn small_gemm_avx512(
     bs: usize,
     out: &mut [f32],
 ) {
-    use std::arch::x86_64::*;
-    let mask = |cols: usize| -> __mmask16 { ((1u32 << cols.min(16)) - 1) as __mmask16 };
     let mut j = 0;
     while j < n {
         // Two 16-lane column vectors; masks cover the ragged end.
-        let (m0, m1) = (mask(n - j), mask(n.saturating_sub(j + 16)));
+        let (m0, m1) = (lane_mask(n - j), lane_mask(n.saturating_sub(j + 16)));
         let mut i = 0;
         while i < m {
             let rows = SG_ROWS.min(m - i);
@@ -669,7 +649,6 @@ fn interleave4_add_avx512(ys: [&[f32]; 4], row: &mut [f32]) {
     if ys.iter().any(|y| y.len() < quads) {
         return interleave4_add_scalar(ys, row);
     }
-    let mask = |count: usize| -> __mmask16 { ((1u32 << count.min(16)) - 1) as __mmask16 };
     // Lane pairs (a[i], b[i]) for i in 0..8 (lo) and 8..16 (hi).
     let pair_lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
     let pair_hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
@@ -679,7 +658,7 @@ fn interleave4_add_avx512(ys: [&[f32]; 4], row: &mut [f32]) {
     let mut k0 = 0;
     while k0 < quads {
         let count = (quads - k0).min(16);
-        let m = mask(count);
+        let m = lane_mask(count);
         // SAFETY: lanes enabled by `m` read ys[l][k0 .. k0 + count], inside (len ≥ quads).
         let [a, b, c, d] =
             std::array::from_fn(|l| unsafe { _mm512_maskz_loadu_ps(m, ys[l].as_ptr().add(k0)) });
@@ -711,7 +690,7 @@ fn interleave4_add_avx512(ys: [&[f32]; 4], row: &mut [f32]) {
             if valid == 0 {
                 break;
             }
-            let mv = mask(valid);
+            let mv = lane_mask(valid);
             // SAFETY: lanes enabled by `mv` touch row[base + 16v ..][..valid], and
             // base + 16v + valid ≤ 4·(k0 + count) ≤ 4·quads ≤ row.len().
             unsafe {
