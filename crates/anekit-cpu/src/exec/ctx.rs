@@ -25,6 +25,12 @@ pub struct OpCtx<'a> {
     pub(crate) literals: &'a [Option<Val>],
 }
 
+/// Product of `dims` in u128, saturating: the element count [`OpCtx::check_result_size`]
+/// takes, computed without overflow from hostile dims.
+pub(crate) fn element_count(dims: impl IntoIterator<Item = u128>) -> u128 {
+    dims.into_iter().fold(1u128, u128::saturating_mul)
+}
+
 /// A parameter's raw contents.
 enum Raw<'a> {
     Data(&'a ConstData),

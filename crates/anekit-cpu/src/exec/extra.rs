@@ -28,7 +28,7 @@
 //! the storage class.
 
 use super::ExecError;
-use super::ctx::OpCtx;
+use super::ctx::{OpCtx, element_count};
 use super::value::{Val, map_val};
 use crate::index_ops::{self, ScatterMode};
 use crate::quant::{self, QuantDtype};
@@ -238,11 +238,6 @@ fn scalar_f64(ctx: &OpCtx<'_>, name: &str) -> Result<f64, ExecError> {
     }
 }
 
-/// Product of `dims` in u128, saturating (for [`OpCtx::check_result_size`]).
-pub(crate) fn count(dims: impl IntoIterator<Item = u128>) -> u128 {
-    dims.into_iter().fold(1u128, u128::saturating_mul)
-}
-
 fn range_1d(ctx: &OpCtx<'_>) -> Res {
     let (start, end, step) = (
         scalar_f64(ctx, "start")?,
@@ -269,7 +264,7 @@ fn fill(ctx: &OpCtx<'_>) -> Res {
         ctx.ints("shape")?
             .ok_or_else(|| ctx.err("missing parameter `shape`"))?
     };
-    ctx.check_result_size(count(shape.iter().map(|&d| d.max(0) as u128)))?;
+    ctx.check_result_size(element_count(shape.iter().map(|&d| d.max(0) as u128)))?;
     let value = ctx.float_or("value", 0.0)?;
     Ok(vec![Val::F32(
         misc_ops::fill(&shape, value).map_err(|e| ctx.kernel(e))?,
@@ -300,7 +295,11 @@ fn sliding_windows(ctx: &OpCtx<'_>) -> Res {
         .unwrap_or(0);
     if len > 0 {
         let windows = (len / stride.max(1) + 1) as u128;
-        ctx.check_result_size(count([windows, size as u128, (x.len() / len) as u128]))?;
+        ctx.check_result_size(element_count([
+            windows,
+            size as u128,
+            (x.len() / len) as u128,
+        ]))?;
     }
     let k = |e| ctx.kernel(e);
     Ok(vec![
@@ -320,8 +319,8 @@ fn target(ctx: &OpCtx<'_>, name: &str, default: Option<i64>) -> Result<usize, Ex
 /// empty batch counts as one plane, since kernels size per-row tables by `h` and `w`.
 fn resized(shape: &[usize], h: usize, w: usize) -> u128 {
     let lead = shape.len().saturating_sub(2);
-    let planes = count(shape[..lead].iter().map(|&d| d as u128)).max(1);
-    count([planes, h as u128, w as u128])
+    let planes = element_count(shape[..lead].iter().map(|&d| d as u128)).max(1);
+    element_count([planes, h as u128, w as u128])
 }
 
 fn resize_bilinear(ctx: &OpCtx<'_>) -> Res {

@@ -6,7 +6,7 @@ use crate::elementwise::{
     logical_not, unary as funary,
 };
 use crate::exec::ExecError;
-use crate::exec::ctx::OpCtx;
+use crate::exec::ctx::{OpCtx, element_count};
 use crate::exec::value::{Storage, Val};
 use crate::tensor::{broadcast_shapes, broadcast_to};
 use crate::{Tensor, TensorView};
@@ -73,11 +73,7 @@ fn check_broadcast(ctx: &OpCtx<'_>, shapes: &[&[usize]]) -> Result<(), ExecError
             Err(_) => return Ok(()),
         }
     }
-    ctx.check_result_size(
-        shape
-            .iter()
-            .fold(1u128, |a, &d| a.saturating_mul(d as u128)),
-    )
+    ctx.check_result_size(element_count(shape.iter().map(|&d| d as u128)))
 }
 
 fn binary_op(kind: &str) -> Option<BinaryOp> {

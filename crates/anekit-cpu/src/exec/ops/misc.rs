@@ -2,7 +2,7 @@
 
 use super::{OpFn, one};
 use crate::exec::ExecError;
-use crate::exec::ctx::OpCtx;
+use crate::exec::ctx::{OpCtx, element_count};
 use crate::exec::value::{Val, map_val};
 use crate::shape_ops::{BilinearMode, band_part as kband, cumsum as kcumsum, topk as ktopk};
 use crate::shape_ops::{upsample_bilinear as kbilinear, upsample_nearest};
@@ -74,15 +74,8 @@ fn scales(ctx: &OpCtx<'_>) -> Result<(f32, f32), ExecError> {
         let out = |d: usize, s: f32| (d as f64 * f64::from(s)).ceil().max(0.0) as u128;
         // An empty batch still sizes the kernel's per-row tables by the output dims, so it
         // counts as one plane (fuzzing found a 0-plane input with a 2^37 scale).
-        let planes = lead
-            .iter()
-            .fold(1u128, |a, &d| a.saturating_mul(d as u128))
-            .max(1);
-        ctx.check_result_size(
-            planes
-                .saturating_mul(out(*h, sh))
-                .saturating_mul(out(*w, sw)),
-        )?;
+        let planes = element_count(lead.iter().map(|&d| d as u128)).max(1);
+        ctx.check_result_size(element_count([planes, out(*h, sh), out(*w, sw)]))?;
     }
     Ok((sh, sw))
 }

@@ -3,7 +3,7 @@
 
 use super::{OpFn, one};
 use crate::exec::ExecError;
-use crate::exec::ctx::OpCtx;
+use crate::exec::ctx::{OpCtx, element_count};
 use crate::exec::value::{Storage, Val, map_val};
 use crate::shape_ops::{
     self, PadMode, SliceParams, concat as kconcat, even_split_sizes, gather as kgather,
@@ -466,9 +466,9 @@ fn tile(ctx: &OpCtx<'_>) -> Result<Vec<Val>, ExecError> {
         .usizes("reps")?
         .ok_or_else(|| ctx.err("missing parameter `reps`"))?;
     let dims = x.shape().iter().zip(&reps);
-    ctx.check_result_size(dims.fold(1u128, |a, (&d, &r)| {
-        a.saturating_mul(d as u128).saturating_mul(r as u128)
-    }))?;
+    ctx.check_result_size(element_count(
+        dims.map(|(&d, &r)| (d as u128).saturating_mul(r as u128)),
+    ))?;
     let k = |e| ctx.kernel(e);
     one(map_val!(x, t => ktile(t.view(), &reps).map_err(k)?))
 }
@@ -485,7 +485,7 @@ fn pad(ctx: &OpCtx<'_>) -> Result<Vec<Val>, ExecError> {
         let extra = |j: usize| pads.get(j).map_or(0, |&p| p as u128);
         n as u128 + i.map_or(0, |i| extra(i) + extra(i + 1))
     });
-    ctx.check_result_size(padded.fold(1u128, u128::saturating_mul))?;
+    ctx.check_result_size(element_count(padded))?;
     let mode = ctx.string("mode")?.unwrap_or("constant");
     let cval = ctx.float_or("constant_val", 0.0)?;
     let k = |e| ctx.kernel(e);
