@@ -83,11 +83,11 @@ where
         let outer = &cshape[..last];
         // Rows per parallel task: enough that each task does ≥ ~8k elements.
         let rows_per = (8192 / row).max(1);
+        let rows = n / row;
         build(n, rows_per * row, 4, |ci, sink| {
-            let first_row = ci * rows_per;
-            for r in 0..rows_per {
+            for r in ci * rows_per..((ci + 1) * rows_per).min(rows) {
                 // Offsets of this row's first element in x and y.
-                let mut rem = first_row + r;
+                let mut rem = r;
                 let (mut ox, mut oy) = (0usize, 0usize);
                 for d in (0..outer.len()).rev() {
                     let i = rem % outer[d];
@@ -104,7 +104,7 @@ where
 
 /// One output row of [`broadcast_binary`]: `row` elements `f(x[ox + j·ix], y[oy + j·iy])`.
 #[inline(always)]
-fn binary_row<A: Copy, B: Copy, O>(
+fn binary_row<A: Copy, B: Copy, O: Default>(
     sink: &mut Sink<'_, O>,
     xd: &[A],
     yd: &[B],
@@ -115,7 +115,9 @@ fn binary_row<A: Copy, B: Copy, O>(
 ) {
     let span = |o: usize, i: usize| o..o + (row - 1) * i + 1;
     let (Some(xs), Some(ys)) = (xd.get(span(ox, ix)), yd.get(span(oy, iy))) else {
-        return; // unreachable for consistent shapes; `build` fills the row with defaults
+        // Unreachable for consistent shapes; a row of defaults keeps later rows in place.
+        sink.extend(std::iter::repeat_with(O::default).take(row));
+        return;
     };
     simd(
         #[inline(always)]
