@@ -125,59 +125,58 @@ fn six_mut(buf: &mut [f32], stride: usize, off: usize, len: usize) -> [&mut [f32
     ]
 }
 
-/// `o = Bᵀ d` elementwise over the rows' length (the input transform along one axis).
+/// Tiles per vector: the transforms and the tile-block GEMM work on 16 tiles at a time, and
+/// the tile dimension of the scratch buffers is padded to a multiple of it.
+const LANES: usize = 16;
+
+/// 16 lanes of `buf` from `off` (zeros if out of range, which the callers' sizes rule out).
 #[inline(always)]
-fn bt6(d: [&[f32]; 6], o: [&mut [f32]; 6]) {
-    let [o0, o1, o2, o3, o4, o5] = o;
-    let n = o0.len();
-    let (d0, d1, d2, d3, d4, d5) = (
-        &d[0][..n],
-        &d[1][..n],
-        &d[2][..n],
-        &d[3][..n],
-        &d[4][..n],
-        &d[5][..n],
-    );
-    let (o1, o2, o3, o4, o5) = (
-        &mut o1[..n],
-        &mut o2[..n],
-        &mut o3[..n],
-        &mut o4[..n],
-        &mut o5[..n],
-    );
-    for x in 0..n {
-        let (a0, a1, a2, a3, a4, a5) = (d0[x], d1[x], d2[x], d3[x], d4[x], d5[x]);
-        o0[x] = 4.0 * a0 - 5.0 * a2 + a4;
-        o1[x] = -4.0 * (a1 + a2) + (a3 + a4);
-        o2[x] = 4.0 * (a1 - a2) + (a4 - a3);
-        o3[x] = 2.0 * (a3 - a1) + (a4 - a2);
-        o4[x] = 2.0 * (a1 - a3) + (a4 - a2);
-        o5[x] = 4.0 * a1 - 5.0 * a3 + a5;
+fn load16(buf: &[f32], off: usize) -> [f32; LANES] {
+    let mut r = [0.0; LANES];
+    if let Some(s) = buf.get(off..off + LANES) {
+        r.copy_from_slice(s);
+    }
+    r
+}
+
+#[inline(always)]
+fn store16(buf: &mut [f32], off: usize, v: &[f32; LANES]) {
+    if let Some(s) = buf.get_mut(off..off + LANES) {
+        s.copy_from_slice(v);
     }
 }
 
-/// `o = Aᵀ d` elementwise (the output transform along one axis, 6 → 4).
+/// `Bᵀ d` for 16 tiles at once (the input transform along one axis). Fixed 16-lane arrays
+/// rather than loops over a run-time tile count: LLVM then emits whole vectors, where a loop
+/// over 42 or 56 tiles ran a good part in its scalar remainder.
 #[inline(always)]
-fn at4(d: [&[f32]; 6], o: [&mut [f32]; 4]) {
-    let [o0, o1, o2, o3] = o;
-    let n = o0.len();
-    let (d0, d1, d2, d3, d4, d5) = (
-        &d[0][..n],
-        &d[1][..n],
-        &d[2][..n],
-        &d[3][..n],
-        &d[4][..n],
-        &d[5][..n],
-    );
-    let (o1, o2, o3) = (&mut o1[..n], &mut o2[..n], &mut o3[..n]);
-    for x in 0..n {
-        let (a0, a1, a2, a3, a4, a5) = (d0[x], d1[x], d2[x], d3[x], d4[x], d5[x]);
-        let (p12, m12, p34, m34) = (a1 + a2, a1 - a2, a3 + a4, a3 - a4);
-        o0[x] = a0 + p12 + p34;
-        o1[x] = m12 + 2.0 * m34;
-        o2[x] = p12 + 4.0 * p34;
-        o3[x] = m12 + 8.0 * m34 + a5;
+fn bt6(d: &[[f32; LANES]; 6]) -> [[f32; LANES]; 6] {
+    let mut o = [[0.0; LANES]; 6];
+    for x in 0..LANES {
+        let (a0, a1, a2, a3, a4, a5) = (d[0][x], d[1][x], d[2][x], d[3][x], d[4][x], d[5][x]);
+        o[0][x] = 4.0 * a0 - 5.0 * a2 + a4;
+        o[1][x] = -4.0 * (a1 + a2) + (a3 + a4);
+        o[2][x] = 4.0 * (a1 - a2) + (a4 - a3);
+        o[3][x] = 2.0 * (a3 - a1) + (a4 - a2);
+        o[4][x] = 2.0 * (a1 - a3) + (a4 - a2);
+        o[5][x] = 4.0 * a1 - 5.0 * a3 + a5;
     }
+    o
+}
+
+/// `Aᵀ d` for 16 tiles at once (the output transform along one axis, 6 → 4).
+#[inline(always)]
+fn at4(d: &[[f32; LANES]; 6]) -> [[f32; LANES]; 4] {
+    let mut o = [[0.0; LANES]; 4];
+    for x in 0..LANES {
+        let (a0, a1, a2, a3, a4, a5) = (d[0][x], d[1][x], d[2][x], d[3][x], d[4][x], d[5][x]);
+        let (p12, m12, p34, m34) = (a1 + a2, a1 - a2, a3 + a4, a3 - a4);
+        o[0][x] = a0 + p12 + p34;
+        o[1][x] = m12 + 2.0 * m34;
+        o[2][x] = p12 + 4.0 * p34;
+        o[3][x] = m12 + 8.0 * m34 + a5;
+    }
+    o
 }
 
 // The transforms are plain loops compiled again for AVX-512 ([`simd`]); the crate itself
@@ -243,36 +242,58 @@ struct Transformed {
 struct Scratch {
     v: Vec<f32>,
     m: Vec<f32>,
-    tmp: Vec<f32>,
     cols: Vec<f32>,
 }
 
-/// Input transform of tile rows `ty0..ty1` of one image into `v` (`[C][36][nt]`).
+/// Scratch layout of a block of `nt` tiles: the tile count padded to whole vectors (`ntp`),
+/// the channel stride of `v` and the position stride of `m`. Both strides are one cache line
+/// more than their data: at 64 tiles, `v`'s natural channel stride (36·64 floats = 9 KiB) put
+/// the 64 rows the GEMM walks into 4 L1 sets, and `m`'s (64·64 floats = 16 KiB) put the 36
+/// products the output transform reads for one tile into a single set.
+#[derive(Clone, Copy)]
+struct Layout {
+    ntp: usize,
+    /// Floats from channel `c` to `c + 1` in `v` (`[C][36][ntp]`).
+    vcs: usize,
+    /// Floats from position `t` to `t + 1` in `m` (`[36][Cout][ntp]`).
+    mps: usize,
+}
+
+impl Layout {
+    fn new(nt: usize, cout: usize) -> Layout {
+        let ntp = nt.next_multiple_of(LANES);
+        Layout {
+            ntp,
+            vcs: NT * ntp + LANES,
+            mps: cout * ntp + LANES,
+        }
+    }
+}
+
+/// Input transform of tile rows `ty0..ty1` of one image into `v` (`[C][36][ntp]`, `ntp` the
+/// block's tile count rounded up to [`LANES`]; the padding tiles are zeros).
 ///
 /// Per channel, the 6×6 input tiles of the block are first gathered into structure-of-arrays
-/// form (`d[a][b][tile]`), so both 1-D transforms run as vector loops over all `nt` tiles
-/// (a loop over one tile row's ~14 tiles would run mostly in the scalar remainder).
+/// form (`d[a][b][tile]`), so both 1-D transforms run on whole vectors of 16 tiles (a loop
+/// over one tile row's ~14 tiles would run mostly in the scalar remainder).
 #[inline(always)]
 fn input_block_impl(xi: &[f32], g: &Geo, ty0: usize, ty1: usize, s: &mut Scratch) {
     let tx = g.tx;
     let nt = (ty1 - ty0) * tx;
-    s.v.resize(g.c * NT * nt, 0.0);
-    s.tmp.resize(NT * nt, 0.0);
-    s.cols.resize(NT * nt, 0.0);
-    // Tiles whose 6 input columns 4k - pl .. 4k - pl + 6 all exist: k_lo..k_hi.
-    let k_lo = (g.pl.max(0) as usize).div_ceil(4).min(tx);
-    let k_hi = if g.w as isize + g.pl >= 6 {
-        (((g.w as isize + g.pl - 6) / 4 + 1) as usize).clamp(k_lo, tx)
-    } else {
-        k_lo
-    };
+    let Layout { ntp, vcs, .. } = Layout::new(nt, g.cout);
+    s.v.resize(g.c * vcs, 0.0);
+    s.cols.resize(NT * ntp, 0.0);
+    // The gather writes tiles 0..nt of each row of `d`; the padding tiles stay zero.
+    for row in s.cols.chunks_exact_mut(ntp) {
+        row[nt..].fill(0.0);
+    }
     for ci in 0..g.c {
         let plane = &xi[ci * g.h * g.w..(ci + 1) * g.h * g.w];
         let d = &mut s.cols;
         for (r, ty) in (ty0..ty1).enumerate() {
             for a in 0..6 {
-                let base = a * 6 * nt + r * tx;
-                let [d0, d1, d2, d3, d4, d5] = six_mut(&mut d[base..], nt, 0, tx);
+                let base = a * 6 * ntp + r * tx;
+                let [d0, d1, d2, d3, d4, d5] = six_mut(&mut d[base..], ntp, 0, tx);
                 let iy = (4 * ty + a) as isize - g.pt;
                 if iy < 0 || iy >= g.h as isize {
                     for o in [d0, d1, d2, d3, d4, d5] {
@@ -281,95 +302,67 @@ fn input_block_impl(xi: &[f32], g: &Geo, ty0: usize, ty1: usize, s: &mut Scratch
                     continue;
                 }
                 let src = &plane[iy as usize * g.w..(iy as usize + 1) * g.w];
-                // Gathered straight from the input row (element by element: a copy through a
-                // padded row buffer cost more in memcpy calls than the gather itself).
-                let edge = |k: usize| -> [f32; 6] {
-                    std::array::from_fn(|b| {
-                        let x = (4 * k + b) as isize - g.pl;
-                        if x >= 0 && x < g.w as isize {
-                            src[x as usize]
-                        } else {
-                            0.0
-                        }
-                    })
-                };
-                for k in (0..k_lo).chain(k_hi..tx) {
-                    [d0[k], d1[k], d2[k], d3[k], d4[k], d5[k]] = edge(k);
-                }
-                let x0 = (4 * k_lo) as isize - g.pl;
-                let nq = k_hi - k_lo;
-                // Tile k reads columns 4k .. 4k + 6 of `inner`: 4·nq + 2 values exist (k_hi was
-                // chosen so).
-                let Some(inner) = src
-                    .get(x0.max(0) as usize..)
-                    .and_then(|r| r.get(..4 * nq + 2))
-                else {
-                    continue;
-                };
-                deinterleave6(
-                    inner,
-                    [
-                        &mut d0[k_lo..k_hi],
-                        &mut d1[k_lo..k_hi],
-                        &mut d2[k_lo..k_hi],
-                        &mut d3[k_lo..k_hi],
-                        &mut d4[k_lo..k_hi],
-                        &mut d5[k_lo..k_hi],
-                    ],
-                );
+                deinterleave6(src, -g.pl, [d0, d1, d2, d3, d4, d5]);
             }
         }
-        // Along y: tmp[i][b] = Σ_a Bᵀ[i][a] d[a][b].
-        for b in 0..6 {
-            let src: [&[f32]; 6] =
-                std::array::from_fn(|a| &d[(a * 6 + b) * nt..(a * 6 + b + 1) * nt]);
-            bt6(src, six_mut(&mut s.tmp, 6 * nt, b * nt, nt));
-        }
-        // Along x: v[i][j] = Σ_b tmp[i][b] Bᵀ[j][b].
-        let vc = &mut s.v[ci * NT * nt..(ci + 1) * NT * nt];
-        for i in 0..6 {
-            let src: [&[f32]; 6] =
-                std::array::from_fn(|b| &s.tmp[(i * 6 + b) * nt..(i * 6 + b + 1) * nt]);
-            bt6(src, six_mut(&mut vc[i * 6 * nt..], nt, 0, nt));
+        let vc = &mut s.v[ci * vcs..(ci + 1) * vcs];
+        for t0 in (0..ntp).step_by(LANES) {
+            // Along y: t[i][b] = Σ_a Bᵀ[i][a] d[a][b].
+            let mut t = [[[0.0; LANES]; 6]; 6];
+            for b in 0..6 {
+                let col = std::array::from_fn(|a| load16(d, (a * 6 + b) * ntp + t0));
+                for (i, row) in bt6(&col).iter().enumerate() {
+                    t[i][b] = *row;
+                }
+            }
+            // Along x: v[i][j] = Σ_b t[i][b] Bᵀ[j][b].
+            for (i, ti) in t.iter().enumerate() {
+                for (j, row) in bt6(ti).iter().enumerate() {
+                    store16(vc, (i * 6 + j) * ntp + t0, row);
+                }
+            }
         }
     }
 }
 
-/// `d[b][k] = inner[4k + b]` for the `n = d[0].len()` tiles of one input row (`inner` holds
-/// `4n + 2` values): the de-interleave that gathers 6×6 input tiles.
+/// `d[b][k] = src[x0 + 4k + b]` for the `d[0].len()` tiles of one input row, zero where that
+/// index falls outside `src` (the conv's left and right padding): the de-interleave that
+/// gathers 6×6 input tiles.
 ///
-/// Rows are short (a 56-wide input has 13 interior tiles), so LLVM leaves this stride-4 copy
-/// scalar, and it was ~30 % of the 3×3 conv's time; the AVX-512 version moves 16 tiles per
-/// masked load/permute/store.
+/// Rows are short (a 56-wide input has 14 tiles), so LLVM leaves this stride-4 copy scalar,
+/// and it was ~30 % of the 3×3 conv's time; the AVX-512 version moves 16 tiles per masked
+/// load/permute/store, padding included (the masks leave out-of-row lanes zero).
 #[inline(always)]
-fn deinterleave6(inner: &[f32], d: [&mut [f32]; 6]) {
+fn deinterleave6(src: &[f32], x0: isize, d: [&mut [f32]; 6]) {
     avx512_or!(
-        deinterleave6_avx512(inner, d),
-        deinterleave6_scalar(inner, d)
+        deinterleave6_avx512(src, x0, d),
+        deinterleave6_scalar(src, x0, d)
     )
 }
 
-fn deinterleave6_scalar(inner: &[f32], d: [&mut [f32]; 6]) {
-    let [d0, d1, d2, d3, d4, d5] = d;
-    let n = d0.len();
-    for (k, q) in inner.windows(6).step_by(4).take(n).enumerate() {
-        d0[k] = q[0];
-        d1[k] = q[1];
-        d2[k] = q[2];
-        d3[k] = q[3];
-        d4[k] = q[4];
-        d5[k] = q[5];
+fn deinterleave6_scalar(src: &[f32], x0: isize, d: [&mut [f32]; 6]) {
+    for (b, out) in d.into_iter().enumerate() {
+        for (k, o) in out.iter_mut().enumerate() {
+            let x = x0 + (4 * k + b) as isize;
+            *o = usize::try_from(x)
+                .ok()
+                .and_then(|x| src.get(x))
+                .copied()
+                .unwrap_or(0.0);
+        }
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 #[allow(unsafe_code)]
-fn deinterleave6_avx512(inner: &[f32], mut d: [&mut [f32]; 6]) {
+fn deinterleave6_avx512(src: &[f32], x0: isize, mut d: [&mut [f32]; 6]) {
     use std::arch::x86_64::*;
     let n = d[0].len();
-    if d.iter().any(|o| o.len() != n) || inner.len() < 4 * n + 2 {
-        return deinterleave6_scalar(inner, d);
+    // Far-out offsets (no real conv has them) keep the index arithmetic below in range.
+    let len = src.len() as isize;
+    if d.iter().any(|o| o.len() != n) || x0.unsigned_abs() > 1 << 40 || n > 1 << 40 {
+        return deinterleave6_scalar(src, x0, d);
     }
     // Lane t of `pick(b)` is element 4t + b' of a 32-float window (b' = b mod 4).
     let idx: [__m512i; 4] = std::array::from_fn(|b| {
@@ -396,18 +389,19 @@ fn deinterleave6_avx512(inner: &[f32], mut d: [&mut [f32]; 6]) {
     let mut k0 = 0;
     while k0 < n {
         let count = (n - k0).min(16);
-        let base = 4 * k0;
-        let avail = inner.len() - base;
-        // 64 floats from `off` (masked to what `inner` holds: masked-off lanes are not read).
-        let window = |off: usize| -> [__m512; 4] {
+        let base = x0 + 4 * k0 as isize;
+        // 64 floats of the row from `base + off`, zero outside `src` (masked-off lanes are
+        // neither read nor faulted on).
+        let window = |off: isize| -> [__m512; 4] {
             std::array::from_fn(|i| {
-                let at = off + 16 * i;
-                let m = lane_mask(avail.saturating_sub(at));
-                // SAFETY: lanes enabled by `m` read inner[base + at ..][..avail - at], which is
-                // inside `inner`; disabled lanes are not accessed.
-                unsafe {
-                    _mm512_maskz_loadu_ps(m, inner.as_ptr().add((base + at).min(inner.len())))
-                }
+                let at = base + off + 16 * i as isize;
+                let lo = (-at).clamp(0, 16) as usize;
+                let hi = (len - at).clamp(0, 16) as usize;
+                let m = lane_mask(hi) & !lane_mask(lo);
+                // SAFETY: lanes enabled by `m` are lo..hi, reading src[at + lo .. at + hi],
+                // inside `src` (0 ≤ at + lo, at + hi ≤ len); the pointer is formed with
+                // wrapping arithmetic and only those lanes are accessed.
+                unsafe { _mm512_maskz_loadu_ps(m, src.as_ptr().wrapping_offset(at)) }
             })
         };
         // Elements 4t + b: b < 4 from the window at 0; b = 4, 5 are tile t+1's b = 0, 1, from
@@ -566,50 +560,37 @@ unsafe fn sg_rows<const R: usize>(t: SgTile, a: &[f32], b: &[f32], out: &mut [f3
     }
 }
 
-/// Output transform of products `m` (`[36][Cout][nt]`), added into `dst` (one slice per
-/// output channel: the block's output rows), as vector loops over all `nt` tiles, then one
-/// scatter into output rows.
+/// Output transform of products `m` (`[36][Cout][ntp]`), added into `dst` (one slice per
+/// output channel: the block's output rows), on whole vectors of 16 tiles, then one scatter
+/// into output rows.
 #[inline(always)]
 fn output_block_impl(g: &Geo, ty0: usize, ty1: usize, s: &mut Scratch, dst: &mut [&mut [f32]]) {
     let tx = g.tx;
     let nt = (ty1 - ty0) * tx;
-    // tmp: [4][6][nt] after the y stage; cols: [4][4][nt] after the x stage.
-    s.tmp.resize(24 * nt, 0.0);
-    s.cols.resize(16 * nt, 0.0);
-    let pstride = g.cout * nt;
+    let Layout { ntp, mps, .. } = Layout::new(nt, g.cout);
+    // cols: [4][4][ntp], the 4×4 output tiles.
+    s.cols.resize(16 * ntp, 0.0);
     for (co, out_c) in dst.iter_mut().enumerate() {
-        for j in 0..6 {
-            let src: [&[f32]; 6] = std::array::from_fn(|i| {
-                let p = (i * 6 + j) * pstride + co * nt;
-                &s.m[p..p + nt]
-            });
-            let (a, rest) = s.tmp.split_at_mut(6 * nt);
-            let (b, rest) = rest.split_at_mut(6 * nt);
-            let (c, e) = rest.split_at_mut(6 * nt);
-            let o = j * nt..(j + 1) * nt;
-            at4(
-                src,
-                [
-                    &mut a[o.clone()],
-                    &mut b[o.clone()],
-                    &mut c[o.clone()],
-                    &mut e[o],
-                ],
-            );
-        }
-        for k in 0..4 {
-            let st = &s.tmp[k * 6 * nt..(k + 1) * 6 * nt];
-            let src: [&[f32]; 6] = std::array::from_fn(|j| &st[j * nt..(j + 1) * nt]);
-            let y = &mut s.cols[k * 4 * nt..(k + 1) * 4 * nt];
-            let (a, rest) = y.split_at_mut(nt);
-            let (b, rest) = rest.split_at_mut(nt);
-            let (c, e) = rest.split_at_mut(nt);
-            at4(src, [a, b, c, e]);
+        for t0 in (0..ntp).step_by(LANES) {
+            // Along y: t[k][j] = Σ_i Aᵀ[k][i] m[i][j].
+            let mut t = [[[0.0; LANES]; 6]; 4];
+            for j in 0..6 {
+                let col = std::array::from_fn(|i| load16(&s.m, (i * 6 + j) * mps + co * ntp + t0));
+                for (k, row) in at4(&col).iter().enumerate() {
+                    t[k][j] = *row;
+                }
+            }
+            // Along x: y[k][l] = Σ_j t[k][j] Aᵀ[l][j].
+            for (k, tk) in t.iter().enumerate() {
+                for (l, row) in at4(tk).iter().enumerate() {
+                    store16(&mut s.cols, (k * 4 + l) * ntp + t0, row);
+                }
+            }
         }
         for (oy, orow) in out_c.chunks_exact_mut(g.ow).enumerate() {
             let (base, k) = ((oy / 4) * tx, oy % 4);
-            let y = &s.cols[k * 4 * nt..(k + 1) * 4 * nt];
-            let ys: [&[f32]; 4] = std::array::from_fn(|l| &y[l * nt + base..l * nt + base + tx]);
+            let y = &s.cols[k * 4 * ntp..(k + 1) * 4 * ntp];
+            let ys: [&[f32]; 4] = std::array::from_fn(|l| &y[l * ntp + base..l * ntp + base + tx]);
             let last = g.ow / 4;
             interleave4_add(ys, &mut orow[..4 * last]);
             for (l, o) in orow[4 * last..].iter_mut().enumerate() {
@@ -798,19 +779,19 @@ pub(crate) fn conv3x3(
         .into_par_iter()
         .try_for_each(|(ni, (ty0, ty1), mut dst)| {
             SCRATCH.with_borrow_mut(|s| {
-                let nt = (ty1 - ty0) * tx;
+                let Layout { ntp, vcs, mps } = Layout::new((ty1 - ty0) * tx, cout);
                 input_block(&xd[ni * c * h * w..(ni + 1) * c * h * w], &g, ty0, ty1, s);
-                s.m.resize(NT * cout * nt, 0.0);
+                s.m.resize(NT * mps, 0.0);
                 for t in 0..NT {
                     let ut = &u[t * cout * c..(t + 1) * cout * c];
-                    let mt = &mut s.m[t * cout * nt..(t + 1) * cout * nt];
-                    if small_gemm(cout, nt, c, ut, &s.v[t * nt..], NT * nt, mt) {
+                    let mt = &mut s.m[t * mps..t * mps + cout * ntp];
+                    if small_gemm(cout, ntp, c, ut, &s.v[t * ntp..], vcs, mt) {
                         continue;
                     }
                     gemm_f32(
                         op,
                         cout,
-                        nt,
+                        ntp,
                         c,
                         MatRef {
                             data: ut,
@@ -818,8 +799,8 @@ pub(crate) fn conv3x3(
                             cs: 1,
                         },
                         MatRef {
-                            data: &s.v[t * nt..],
-                            rs: NT * nt,
+                            data: &s.v[t * ntp..],
+                            rs: vcs,
                             cs: 1,
                         },
                         mt,
@@ -1004,32 +985,42 @@ mod tests {
     }
 
     /// The de-interleave (AVX-512 where the CPU has it) against the definition, for tile
-    /// counts around the 16-lane chunk size and `inner` exactly as long as needed or longer.
+    /// counts around the 16-lane chunk size, rows shorter and longer than the tiles need, and
+    /// offsets that put tiles over the left edge (padding), inside, and past the right edge.
     #[test]
     fn deinterleave_matches_definition() {
         for n in 0..40 {
-            for extra in [0, 1, 7, 70] {
-                let inner: Vec<f32> = (0..4 * n + 2 + extra)
-                    .map(|i| i as f32 * 0.5 - 3.0)
-                    .collect();
-                let mut fast = vec![vec![f32::NAN; n]; 6];
-                let mut slow = vec![vec![f32::NAN; n]; 6];
-                {
-                    let [a, b, c, d, e, f] = &mut fast[..] else {
-                        unreachable!()
-                    };
-                    deinterleave6(&inner, [a, b, c, d, e, f]);
-                }
-                {
-                    let [a, b, c, d, e, f] = &mut slow[..] else {
-                        unreachable!()
-                    };
-                    deinterleave6_scalar(&inner, [a, b, c, d, e, f]);
-                }
-                for (b, row) in fast.iter().enumerate() {
-                    let want: Vec<f32> = (0..n).map(|k| inner[4 * k + b]).collect();
-                    assert_eq!(row, &want, "n={n} extra={extra} b={b}");
-                    assert_eq!(&slow[b], &want, "scalar n={n} b={b}");
+            for len in [0, 1, 4 * n, 4 * n + 2, 4 * n + 9, 4 * n + 70] {
+                for x0 in [-7isize, -2, -1, 0, 1, 3, 4 * n as isize] {
+                    let src: Vec<f32> = (0..len).map(|i| i as f32 * 0.5 - 3.0).collect();
+                    let mut fast = vec![vec![f32::NAN; n]; 6];
+                    let mut slow = vec![vec![f32::NAN; n]; 6];
+                    {
+                        let [a, b, c, d, e, f] = &mut fast[..] else {
+                            unreachable!()
+                        };
+                        deinterleave6(&src, x0, [a, b, c, d, e, f]);
+                    }
+                    {
+                        let [a, b, c, d, e, f] = &mut slow[..] else {
+                            unreachable!()
+                        };
+                        deinterleave6_scalar(&src, x0, [a, b, c, d, e, f]);
+                    }
+                    for (b, row) in fast.iter().enumerate() {
+                        let want: Vec<f32> = (0..n)
+                            .map(|k| {
+                                let x = x0 + (4 * k + b) as isize;
+                                if x >= 0 && (x as usize) < len {
+                                    src[x as usize]
+                                } else {
+                                    0.0
+                                }
+                            })
+                            .collect();
+                        assert_eq!(row, &want, "n={n} len={len} x0={x0} b={b}");
+                        assert_eq!(&slow[b], &want, "scalar n={n} len={len} x0={x0} b={b}");
+                    }
                 }
             }
         }
