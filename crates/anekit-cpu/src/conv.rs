@@ -288,6 +288,25 @@ pub fn conv2d_with(
         vec![n, cout, oh, ow]
     };
     let total = num_elements(OP, &out_shape)?;
+    let xd = x.data();
+    let wd = weight.data();
+    if allow_winograd
+        && !rank3
+        && winograd::applies((c, cout), (kh, kw), (oh, ow), p.strides, p.dilations, g)
+    {
+        // Writes its result once, bias included (no zero-filled buffer first).
+        let out = winograd::conv3x3(
+            OP,
+            xd,
+            wd,
+            bias.map(|b| b.data()),
+            (n, c, h, w),
+            cout,
+            (oh, ow),
+            (p.pads[0], p.pads[2]),
+        )?;
+        return Ok(Tensor::from_parts(out_shape, out));
+    }
     let mut out = vec![0.0f32; total];
     if total == 0 {
         return Ok(Tensor::from_parts(out_shape, out));
@@ -297,28 +316,9 @@ pub fn conv2d_with(
             chunk.fill(b.data()[i % cout]);
         }
     }
-    let xd = x.data();
-    let wd = weight.data();
 
     if cg == 1 && coutg == 1 {
         depthwise(xd, wd, (n, c, h, w), (kh, kw), (oh, ow), p, &mut out);
-        return Ok(Tensor::from_parts(out_shape, out));
-    }
-
-    if allow_winograd
-        && !rank3
-        && winograd::applies((c, cout), (kh, kw), (oh, ow), p.strides, p.dilations, g)
-    {
-        winograd::conv3x3(
-            OP,
-            xd,
-            wd,
-            (n, c, h, w),
-            cout,
-            (oh, ow),
-            (p.pads[0], p.pads[2]),
-            &mut out,
-        )?;
         return Ok(Tensor::from_parts(out_shape, out));
     }
 

@@ -90,15 +90,20 @@ pub(crate) fn has_avx512() -> bool {
 }
 
 /// A cursor over a piece of a not-yet-initialised output buffer: kernels append values in
-/// order with [`Sink::extend`]; `build` fills whatever they leave unwritten with
-/// `T::default()`, so the buffer is always fully initialised, whatever a kernel does.
-pub(crate) struct Sink<'a, T> {
+/// order with [`Sink::extend`]. When the sink is dropped, whatever the kernel left unwritten is
+/// filled with `T::default()`, so a buffer split entirely into sinks is fully initialised once
+/// they have all been dropped, whatever the kernels did (even on an early return).
+pub(crate) struct Sink<'a, T: Default> {
     buf: &'a mut [MaybeUninit<T>],
     /// `buf[..pos]` is initialised.
     pos: usize,
 }
 
-impl<T> Sink<'_, T> {
+impl<'a, T: Default> Sink<'a, T> {
+    pub(crate) fn new(buf: &'a mut [MaybeUninit<T>]) -> Self {
+        Sink { buf, pos: 0 }
+    }
+
     /// Append the values of `it`, as many as fit (the rest of `it` is not consumed).
     /// Written as a zip over the free slots so that LLVM vectorizes it for slice iterators.
     #[inline(always)]
@@ -122,6 +127,14 @@ impl<T> Sink<'_, T> {
     }
 }
 
+impl<T: Default> Drop for Sink<'_, T> {
+    fn drop(&mut self) {
+        for slot in self.buf.get_mut(self.pos..).unwrap_or_default() {
+            slot.write(T::default());
+        }
+    }
+}
+
 /// A `Vec` of `n` elements produced by `f(chunk_index, sink)` for consecutive `chunk`-sized
 /// pieces (in parallel as [`for_each_chunk`] decides), without zero-filling it first: each
 /// piece starts uninitialised and `f` appends its values through the [`Sink`]. Elements `f`
@@ -137,17 +150,12 @@ pub(crate) fn build<T: Copy + Default + Send>(
     let m = n.min(spare.len());
     let spare = &mut spare[..m];
     for_each_chunk(spare, chunk, cost_per_elem, |ci, c| {
-        let mut sink = Sink { buf: c, pos: 0 };
-        f(ci, &mut sink);
-        let Sink { buf, pos } = sink;
-        for slot in buf.get_mut(pos..).unwrap_or_default() {
-            slot.write(T::default());
-        }
+        f(ci, &mut Sink::new(c))
     });
     // SAFETY: `m ≤ capacity`, and each of the first `m` slots was initialised: every chunk of
-    // `spare` (which together cover it) had its first `pos` slots written by `Sink::extend`
-    // and the rest by the loop above. (If `f` panics, `v` is dropped with length 0, and `T`
-    // is `Copy`, so nothing leaks or double-drops.)
+    // `spare` (which together cover it) went to one sink, which initialised all its slots
+    // (by `Sink::extend`, the rest when it was dropped). (If `f` panics, `v` is dropped with
+    // length 0, and `T` is `Copy`, so nothing leaks or double-drops.)
     #[allow(unsafe_code)]
     unsafe {
         v.set_len(m)
@@ -180,6 +188,29 @@ mod tests {
             }
         });
         assert_eq!(v, [9, 9, 9, 9, 5, 6, 0, 0, 9, 9]);
+    }
+
+    #[test]
+    fn dropped_sinks_initialise_their_whole_piece() {
+        // A buffer split into sinks, some written partly, one not at all, one past its end:
+        // every slot is a written value or the default once the sinks are dropped.
+        let mut v: Vec<u16> = Vec::with_capacity(9);
+        let spare = &mut v.spare_capacity_mut()[..9];
+        let (a, rest) = spare.split_at_mut(4);
+        let (b, c) = rest.split_at_mut(2);
+        let mut sa = Sink::new(a);
+        sa.extend([1u16, 2].into_iter());
+        drop(sa);
+        drop(Sink::new(b));
+        let mut sc = Sink::new(c);
+        sc.extend_from_slice(&[7, 8, 9, 10, 11]);
+        drop(sc);
+        // SAFETY: the three sinks covered slots 0..9 and have been dropped.
+        #[allow(unsafe_code)]
+        unsafe {
+            v.set_len(9)
+        };
+        assert_eq!(v, [1, 2, 0, 0, 0, 0, 7, 8, 9]);
     }
 
     #[test]
