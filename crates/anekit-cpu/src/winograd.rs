@@ -468,10 +468,6 @@ fn small_gemm(
     )
 }
 
-/// Rows of `out` per register block (6 rows × 32 columns = 12 accumulators).
-#[cfg(target_arch = "x86_64")]
-const SG_ROWS: usize = 6;
-
 /// # Safety
 /// `a.len() ≥ m·k`, `out.len() ≥ m·n`, `n ≤ bs`, `b.len() ≥ (k-1)·bs + n` (checked by the caller).
 #[cfg(target_arch = "x86_64")]
@@ -488,36 +484,53 @@ unsafe fn small_gemm_avx512(
 ) {
     let mut j = 0;
     while j < n {
-        // Two 16-lane column vectors; masks cover the ragged end.
-        let (m0, m1) = (lane_mask(n - j), lane_mask(n.saturating_sub(j + 16)));
+        // Register blocks of 12 accumulators: 6 rows × 2 column vectors, or, for a last
+        // column strip of at most 16 (48 tiles), 12 rows × 1 vector, where 2 vectors would
+        // spend half their multiply-adds on masked-off lanes. Masks cover the ragged end.
+        let left = n - j;
+        let two = left > 16;
+        let masks = [lane_mask(left), lane_mask(left.saturating_sub(16))];
+        let block_rows = if two { 6 } else { 12 };
         let mut i = 0;
         while i < m {
-            let rows = SG_ROWS.min(m - i);
-            // A fixed row count per instance keeps the 12 accumulators in registers and the
-            // k loop free of row-count branches.
+            let rows = block_rows.min(m - i);
             let tile = SgTile {
                 i,
                 j,
-                m0,
-                m1,
+                masks,
                 k,
                 n,
                 bs,
             };
-            // SAFETY: rows ≤ m - i, and the caller's length checks hold.
+            // A fixed shape per instance keeps the accumulators in registers and the k loop
+            // free of branches.
+            // SAFETY: rows ≤ m - i; two vectors only when more than 16 columns are left; the
+            // caller's length checks hold.
             unsafe {
-                match rows {
-                    6 => sg_rows::<6>(tile, a, b, out),
-                    5 => sg_rows::<5>(tile, a, b, out),
-                    4 => sg_rows::<4>(tile, a, b, out),
-                    3 => sg_rows::<3>(tile, a, b, out),
-                    2 => sg_rows::<2>(tile, a, b, out),
-                    _ => sg_rows::<1>(tile, a, b, out),
+                match (two, rows) {
+                    (true, 6) => sg_block::<6, 2>(tile, a, b, out),
+                    (true, 5) => sg_block::<5, 2>(tile, a, b, out),
+                    (true, 4) => sg_block::<4, 2>(tile, a, b, out),
+                    (true, 3) => sg_block::<3, 2>(tile, a, b, out),
+                    (true, 2) => sg_block::<2, 2>(tile, a, b, out),
+                    (true, _) => sg_block::<1, 2>(tile, a, b, out),
+                    (false, 12) => sg_block::<12, 1>(tile, a, b, out),
+                    (false, 11) => sg_block::<11, 1>(tile, a, b, out),
+                    (false, 10) => sg_block::<10, 1>(tile, a, b, out),
+                    (false, 9) => sg_block::<9, 1>(tile, a, b, out),
+                    (false, 8) => sg_block::<8, 1>(tile, a, b, out),
+                    (false, 7) => sg_block::<7, 1>(tile, a, b, out),
+                    (false, 6) => sg_block::<6, 1>(tile, a, b, out),
+                    (false, 5) => sg_block::<5, 1>(tile, a, b, out),
+                    (false, 4) => sg_block::<4, 1>(tile, a, b, out),
+                    (false, 3) => sg_block::<3, 1>(tile, a, b, out),
+                    (false, 2) => sg_block::<2, 1>(tile, a, b, out),
+                    (false, _) => sg_block::<1, 1>(tile, a, b, out),
                 }
             }
             i += rows;
         }
-        j += 32;
+        j += if two { 32 } else { 16 };
     }
 }
 
@@ -527,49 +540,50 @@ unsafe fn small_gemm_avx512(
 struct SgTile {
     i: usize,
     j: usize,
-    m0: std::arch::x86_64::__mmask16,
-    m1: std::arch::x86_64::__mmask16,
+    /// Lanes of the block's (up to two) column vectors inside `n`.
+    masks: [std::arch::x86_64::__mmask16; 2],
     k: usize,
     n: usize,
     bs: usize,
 }
 
-/// Rows `i .. i + R`, columns `j ..` (under the masks) of the product.
+/// One `R`-row × `V`-vector register block of [`small_gemm_avx512`]: each output one f32
+/// FMA chain over k, in order.
 ///
 /// # Safety
-/// As [`small_gemm_avx512`], and `i + R ≤ m`.
+/// As [`small_gemm_avx512`], plus `t.i + R ≤ m`, and `V = 2` only when `t.n - t.j > 16`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-#[inline]
 #[allow(unsafe_code)]
-unsafe fn sg_rows<const R: usize>(t: SgTile, a: &[f32], b: &[f32], out: &mut [f32]) {
+unsafe fn sg_block<const R: usize, const V: usize>(
+    t: SgTile,
+    a: &[f32],
+    b: &[f32],
+    out: &mut [f32],
+) {
     use std::arch::x86_64::*;
     let (ap, bp, op) = (a.as_ptr(), b.as_ptr(), out.as_mut_ptr());
-    let second = 16.min(t.n - t.j);
-    let mut acc = [[_mm512_setzero_ps(); 2]; R];
+    let mut acc = [[_mm512_setzero_ps(); V]; R];
     for p in 0..t.k {
-        // SAFETY: row p of b, columns j.. under the masks (j + lanes < n ≤ bs), is inside b
-        // (b.len() ≥ (k-1)·bs + n); masked-off lanes are not read.
-        let (b0, b1) = unsafe {
-            let row = bp.add(p * t.bs + t.j);
-            (
-                _mm512_maskz_loadu_ps(t.m0, row),
-                _mm512_maskz_loadu_ps(t.m1, row.add(second)),
-            )
-        };
+        // SAFETY: row p of b, columns j + 16v.. under the masks (< n ≤ bs), is inside b
+        // (b.len() ≥ (k-1)·bs + n); masked-off lanes are not read; j + 16 < n when V = 2.
+        let bv: [__m512; V] = std::array::from_fn(|v| unsafe {
+            _mm512_maskz_loadu_ps(t.masks[v], bp.add(p * t.bs + t.j + 16 * v))
+        });
         for (r, acc) in acc.iter_mut().enumerate() {
             // SAFETY: (i + r)·k + p < m·k ≤ a.len().
             let av = _mm512_set1_ps(unsafe { *ap.add((t.i + r) * t.k + p) });
-            acc[0] = _mm512_fmadd_ps(av, b0, acc[0]);
-            acc[1] = _mm512_fmadd_ps(av, b1, acc[1]);
+            for (acc, bv) in acc.iter_mut().zip(&bv) {
+                *acc = _mm512_fmadd_ps(av, *bv, *acc);
+            }
         }
     }
     for (r, acc) in acc.iter().enumerate() {
-        // SAFETY: row i + r < m of out, columns j.. under the masks (< n).
-        unsafe {
-            let row = op.add((t.i + r) * t.n + t.j);
-            _mm512_mask_storeu_ps(row, t.m0, acc[0]);
-            _mm512_mask_storeu_ps(row.add(second), t.m1, acc[1]);
+        for (v, acc) in acc.iter().enumerate() {
+            // SAFETY: row i + r < m of out, columns j + 16v.. under the mask (< n).
+            unsafe {
+                _mm512_mask_storeu_ps(op.add((t.i + r) * t.n + t.j + 16 * v), t.masks[v], *acc)
+            };
         }
     }
 }
@@ -1064,11 +1078,14 @@ mod tests {
     }
 
     /// The tile-block GEMM against a plain f32 FMA chain in the same order (so bit-exact),
-    /// for ragged sizes around its 6-row and 32-column blocks, with a row stride above n.
+    /// for ragged sizes around its 6-row × 32-column and 12-row × 16-column blocks, with a row
+    /// stride above n.
     #[test]
     fn small_gemm_matches_an_fma_chain() {
         for &(m, n, k) in &[
             (64, 56, 64),
+            (64, 48, 64),
+            (25, 40, 7),
             (1, 1, 1),
             (7, 33, 5),
             (13, 16, 9),
