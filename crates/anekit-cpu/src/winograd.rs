@@ -5,16 +5,17 @@
 //! benchmark target asks for. F(4×4, 3×3) (Lavin & Gray 2015) computes each 4×4 output tile
 //! from a 6×6 input tile with 36 multiplications per (input, output) channel pair instead of
 //! 144: the conv becomes 36 independent GEMMs `M[t] = U[t] · V[t]` (U: transformed weights
-//! `[Cout, C]`, V: transformed input tiles `[C, tiles]`), run on the `gemm` crate, plus
-//! cheap linear transforms before and after.
+//! `[Cout, C]`, V: transformed input tiles `[C, tiles]`), run on an own register-blocked
+//! AVX-512 kernel (the `gemm` crate on CPUs without AVX-512), plus cheap linear transforms
+//! before and after.
 //!
 //! Numerics: the transforms run in f32 and the products accumulate in f32, like the direct
 //! path, but the transforms add rounding of their own (their constants reach 8 and 1/24, so
 //! intermediate values grow before they cancel). Measured on the benchmark shape (64→64,
 //! 56×56, uniform [-1, 1) data, outputs of RMS 8; test `ane_rounding_within_one_ulp`): max
-//! |error| vs an f64 direct conv 2.7e-4 (im2col path: 2.0e-5), i.e. ~3 % of one fp16 ulp at
+//! |error| vs an f64 direct conv 2.2e-4 (im2col path: 2.0e-5), i.e. ~3 % of one fp16 ulp at
 //! the output RMS. After `ane` rounding to fp16 every element with |y| ≥ RMS/16 is within
-//! 1 ulp of the exactly rounded value (as is the im2col path's), and 0.8 % of all elements
+//! 1 ulp of the exactly rounded value (as is the im2col path's), and 0.85 % of all elements
 //! round differently from the im2col path (values within the f32 noise of a rounding
 //! boundary). Smaller outputs see the same absolute error as more of their own (smaller)
 //! ulps. The bundled CNN example's 16→32 conv runs on this path and stays within 1 fp16 ulp
@@ -106,23 +107,6 @@ fn transform_weights_impl(wd: &[f32], f: usize, u: &mut Vec<f32>) {
             }
         }
     }
-}
-
-/// Six equal-length rows `off..off+len` of `buf`, `stride` apart.
-fn six_mut(buf: &mut [f32], stride: usize, off: usize, len: usize) -> [&mut [f32]; 6] {
-    let (a, r) = buf.split_at_mut(stride);
-    let (b, r) = r.split_at_mut(stride);
-    let (c, r) = r.split_at_mut(stride);
-    let (d, r) = r.split_at_mut(stride);
-    let (e, f) = r.split_at_mut(stride);
-    [
-        &mut a[off..off + len],
-        &mut b[off..off + len],
-        &mut c[off..off + len],
-        &mut d[off..off + len],
-        &mut e[off..off + len],
-        &mut f[off..off + len],
-    ]
 }
 
 /// Tiles per vector: the transforms and the tile-block GEMM work on 16 tiles at a time, and
@@ -257,112 +241,125 @@ fn grow(buf: &mut Vec<f32>, n: usize) {
     }
 }
 
-/// Scratch layout of a block of `nt` tiles: the tile count padded to whole vectors (`ntp`),
-/// the channel stride of `v` and the position stride of `m`. Both strides are one cache line
-/// more than their data: at 64 tiles, `v`'s natural channel stride (36·64 floats = 9 KiB) put
-/// the 64 rows the GEMM walks into 4 L1 sets, and `m`'s (64·64 floats = 16 KiB) put the 36
-/// products the output transform reads for one tile into a single set.
+/// Scratch layout of a block of `nr` tile rows of `tx` tiles (`nt = nr·tx`).
+///
+/// The GEMM and the output transform run on `ntp` tiles, `nt` padded to whole vectors; the
+/// padding tiles' columns are independent of the real ones and never scattered, so they may
+/// hold anything. Both strides are one cache line more than their data: at 64 tiles, `v`'s
+/// natural channel stride (36·64 floats = 9 KiB) put the 64 rows the GEMM walks into 4 L1
+/// sets, and `m`'s (64·64 floats = 16 KiB) put the 36 products the output transform reads for
+/// one tile into a single set.
 #[derive(Clone, Copy)]
 struct Layout {
     ntp: usize,
-    /// Floats from channel `c` to `c + 1` in `v` (`[C][36][ntp]`).
+    /// Tiles per input row after the x stage (`tx` padded to whole vectors).
+    txp: usize,
+    /// Floats from position `t` to `t + 1` in `v`: at least `ntp`, and room for the last tile
+    /// row's whole vectors, which end at `nt - tx + txp`.
+    vps: usize,
+    /// Floats from channel `c` to `c + 1` in `v` (`[C][36][vps]`).
     vcs: usize,
     /// Floats from position `t` to `t + 1` in `m` (`[36][Cout][ntp]`).
     mps: usize,
 }
 
 impl Layout {
-    fn new(nt: usize, cout: usize) -> Layout {
-        let ntp = nt.next_multiple_of(LANES);
+    fn new(nr: usize, tx: usize, cout: usize) -> Layout {
+        let nt = nr * tx;
+        let txp = tx.next_multiple_of(LANES);
+        let vps = (nt + txp - tx).next_multiple_of(LANES);
         Layout {
-            ntp,
-            vcs: NT * ntp + LANES,
-            mps: cout * ntp + LANES,
+            ntp: nt.next_multiple_of(LANES),
+            txp,
+            vps,
+            vcs: NT * vps + LANES,
+            mps: cout * nt.next_multiple_of(LANES) + LANES,
         }
     }
 }
 
-/// Input transform of tile rows `ty0..ty1` of one image into `v` (`[C][36][ntp]`, `ntp` the
-/// block's tile count rounded up to [`LANES`]; the padding tiles are zeros).
+/// Input transform of tile rows `ty0..ty1` of one image into `v` (`[C][36][vps]`, see
+/// [`Layout`]).
 ///
-/// Per channel, the 6×6 input tiles of the block are first gathered into structure-of-arrays
-/// form (`d[a][b][tile]`), so both 1-D transforms run on whole vectors of 16 tiles (a loop
-/// over one tile row's ~14 tiles would run mostly in the scalar remainder).
+/// Per channel, first along x, once per input row ([`x_stage`]): adjacent tile rows share two
+/// input rows, so this gathers each row once where gathering whole 6×6 tiles gathered it 1.5
+/// times. Then along y, per tile row, on whole vectors of its tiles: each tile row's last
+/// vector spills into the next tile row's first tiles, which that row's stores then
+/// overwrite (rows are stored in order), and the last row's into the padding.
 #[inline(always)]
 fn input_block_impl(xi: &[f32], g: &Geo, ty0: usize, ty1: usize, s: &mut Scratch) {
     let tx = g.tx;
-    let nt = (ty1 - ty0) * tx;
-    let Layout { ntp, vcs, .. } = Layout::new(nt, g.cout);
+    let nr = ty1 - ty0;
+    let Layout { txp, vps, vcs, .. } = Layout::new(nr, tx, g.cout);
+    let rows = 4 * nr + 2;
     grow(&mut s.v, g.c * vcs);
-    grow(&mut s.cols, NT * ntp);
-    // The gather writes tiles 0..nt of each row of `d`; the padding tiles stay zero.
-    for row in s.cols[..NT * ntp].chunks_exact_mut(ntp) {
-        row[nt..].fill(0.0);
-    }
-    // Per 16 tiles, after the y stage; declared once here because a zeroed array declared in
-    // the loop was a 2 KiB memset call per 16 tiles (LLVM does not see every element written).
-    let mut t = [[[0.0; LANES]; 6]; 6];
+    grow(&mut s.cols, rows * 6 * txp);
     for ci in 0..g.c {
         let plane = &xi[ci * g.h * g.w..(ci + 1) * g.h * g.w];
-        let d = &mut s.cols;
-        for (r, ty) in (ty0..ty1).enumerate() {
-            for a in 0..6 {
-                let base = a * 6 * ntp + r * tx;
-                let [d0, d1, d2, d3, d4, d5] = six_mut(&mut d[base..], ntp, 0, tx);
-                let iy = (4 * ty + a) as isize - g.pt;
-                if iy < 0 || iy >= g.h as isize {
-                    for o in [d0, d1, d2, d3, d4, d5] {
-                        o.fill(0.0);
-                    }
-                    continue;
-                }
-                let src = &plane[iy as usize * g.w..(iy as usize + 1) * g.w];
-                deinterleave6(src, -g.pl, [d0, d1, d2, d3, d4, d5]);
-            }
-        }
+        let xt = &mut s.cols[..rows * 6 * txp];
+        x_stage(plane, g, ty0, txp, xt);
+        // Along y: v[i][j][r·tx + k] = Σ_a Bᵀ[i][a] xt[4r + a][j][k], tile rows in order.
         let vc = &mut s.v[ci * vcs..(ci + 1) * vcs];
-        for t0 in (0..ntp).step_by(LANES) {
-            // Along y: t[i][b] = Σ_a Bᵀ[i][a] d[a][b].
-            for b in 0..6 {
-                let col = std::array::from_fn(|a| load16(d, (a * 6 + b) * ntp + t0));
-                for (i, row) in bt6(&col).iter().enumerate() {
-                    t[i][b] = *row;
-                }
-            }
-            // Along x: v[i][j] = Σ_b t[i][b] Bᵀ[j][b].
-            for (i, ti) in t.iter().enumerate() {
-                for (j, row) in bt6(ti).iter().enumerate() {
-                    store16(vc, (i * 6 + j) * ntp + t0, row);
+        for r in 0..nr {
+            for j in 0..6 {
+                for k0 in (0..tx).step_by(LANES) {
+                    let col = std::array::from_fn(|a| load16(xt, ((4 * r + a) * 6 + j) * txp + k0));
+                    for (i, row) in bt6(&col).iter().enumerate() {
+                        store16(vc, (i * 6 + j) * vps + r * tx + k0, row);
+                    }
                 }
             }
         }
     }
 }
 
-/// `d[b][k] = src[x0 + 4k + b]` for the `d[0].len()` tiles of one input row, zero where that
-/// index falls outside `src` (the conv's left and right padding): the de-interleave that
-/// gathers 6×6 input tiles.
-///
-/// Rows are short (a 56-wide input has 14 tiles), so LLVM leaves this stride-4 copy scalar,
-/// and it was ~30 % of the 3×3 conv's time; the AVX-512 version moves 16 tiles per masked
-/// load/permute/store, padding included (the masks leave out-of-row lanes zero).
+/// Input row `lr` of a block starting at tile row `ty0` (`4·ty0 + lr - pt`), or `None` above
+/// or below the image (the conv's top and bottom padding).
 #[inline(always)]
-fn deinterleave6(src: &[f32], x0: isize, d: [&mut [f32]; 6]) {
+fn input_row<'a>(plane: &'a [f32], g: &Geo, ty0: usize, lr: usize) -> Option<&'a [f32]> {
+    let iy = usize::try_from((4 * ty0 + lr) as isize - g.pt).ok()?;
+    if iy >= g.h {
+        return None;
+    }
+    plane.get(iy * g.w..(iy + 1) * g.w)
+}
+
+/// The x stage of the input transform for the input rows of a block: `xt` is
+/// `[rows][6][txp]` (`rows = xt.len() / (6·txp)`) with
+/// `xt[lr][j][k] = Σ_b Bᵀ[j][b] row[4k + b - pl]`, where `row` is input row `lr` of the block
+/// and is zero outside the image (all `txp` lanes follow this definition).
+///
+/// The stride-4 gather of the 6-wide tile windows is what LLVM cannot vectorize (~30 % of the
+/// conv when scalar); the AVX-512 version gathers 16 tiles per masked load/permute, with the
+/// masks (the left/right padding) worked out once per 16 tiles for all rows.
+#[inline(always)]
+fn x_stage(plane: &[f32], g: &Geo, ty0: usize, txp: usize, xt: &mut [f32]) {
     avx512_or!(
-        deinterleave6_avx512(src, x0, d),
-        deinterleave6_scalar(src, x0, d)
+        x_stage_avx512(plane, g, ty0, txp, xt),
+        x_stage_portable(plane, g, ty0, txp, xt)
     )
 }
 
-fn deinterleave6_scalar(src: &[f32], x0: isize, d: [&mut [f32]; 6]) {
-    for (b, out) in d.into_iter().enumerate() {
-        for (k, o) in out.iter_mut().enumerate() {
-            let x = x0 + (4 * k + b) as isize;
-            *o = usize::try_from(x)
-                .ok()
-                .and_then(|x| src.get(x))
-                .copied()
-                .unwrap_or(0.0);
+fn x_stage_portable(plane: &[f32], g: &Geo, ty0: usize, txp: usize, xt: &mut [f32]) {
+    for (lr, xr) in xt.chunks_exact_mut(6 * txp).enumerate() {
+        let Some(src) = input_row(plane, g, ty0, lr) else {
+            xr.fill(0.0);
+            continue;
+        };
+        for k0 in (0..txp).step_by(LANES) {
+            let q: [[f32; LANES]; 6] = std::array::from_fn(|b| {
+                std::array::from_fn(|t| {
+                    let x = (4 * (k0 + t) + b) as isize - g.pl;
+                    usize::try_from(x)
+                        .ok()
+                        .and_then(|x| src.get(x))
+                        .copied()
+                        .unwrap_or(0.0)
+                })
+            });
+            for (j, row) in bt6(&q).iter().enumerate() {
+                store16(xr, j * txp + k0, row);
+            }
         }
     }
 }
@@ -370,14 +367,13 @@ fn deinterleave6_scalar(src: &[f32], x0: isize, d: [&mut [f32]; 6]) {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 #[allow(unsafe_code)]
-fn deinterleave6_avx512(src: &[f32], x0: isize, mut d: [&mut [f32]; 6]) {
+fn x_stage_avx512(plane: &[f32], g: &Geo, ty0: usize, txp: usize, xt: &mut [f32]) {
     use std::arch::x86_64::*;
-    let n = d[0].len();
-    // Far-out offsets (no real conv has them) keep the index arithmetic below in range.
-    let len = src.len() as isize;
-    if d.iter().any(|o| o.len() != n) || x0.unsigned_abs() > 1 << 40 || n > 1 << 40 {
-        return deinterleave6_scalar(src, x0, d);
+    // Far-out sizes (no real conv has them) keep the index arithmetic below in range.
+    if g.pl.unsigned_abs() > 1 << 40 || g.w > 1 << 40 || txp > 1 << 40 {
+        return x_stage_portable(plane, g, ty0, txp, xt);
     }
+    let len = g.w as isize;
     // Lane t of `pick(b)` is element 4t + b' of a 32-float window (b' = b mod 4).
     let idx: [__m512i; 4] = std::array::from_fn(|b| {
         let b = b as i32;
@@ -400,40 +396,46 @@ fn deinterleave6_avx512(src: &[f32], x0: isize, mut d: [&mut [f32]; 6]) {
             0,
         )
     });
-    let mut k0 = 0;
-    while k0 < n {
-        let count = (n - k0).min(16);
-        let base = x0 + 4 * k0 as isize;
-        // 64 floats of the row from `base + off`, zero outside `src` (masked-off lanes are
-        // neither read nor faulted on).
-        let window = |off: isize| -> [__m512; 4] {
-            std::array::from_fn(|i| {
-                let at = base + off + 16 * i as isize;
-                let lo = (-at).clamp(0, 16) as usize;
-                let hi = (len - at).clamp(0, 16) as usize;
-                let m = lane_mask(hi) & !lane_mask(lo);
-                // SAFETY: lanes enabled by `m` are lo..hi, reading src[at + lo .. at + hi],
-                // inside `src` (0 ≤ at + lo, at + hi ≤ len); the pointer is formed with
-                // wrapping arithmetic and only those lanes are accessed.
-                unsafe { _mm512_maskz_loadu_ps(m, src.as_ptr().wrapping_offset(at)) }
-            })
-        };
-        // Elements 4t + b: b < 4 from the window at 0; b = 4, 5 are tile t+1's b = 0, 1, from
-        // the window at 4.
-        let (w0, w4) = (window(0), window(4));
-        let store = lane_mask(count);
-        for (b, out) in d.iter_mut().enumerate() {
-            let w = if b < 4 { &w0 } else { &w4 };
-            let i = idx[b % 4];
-            let lo = _mm512_permutex2var_ps(w[0], i, w[1]);
-            let hi = _mm512_permutex2var_ps(w[2], i, w[3]);
-            // Lanes 0–7 of lo, then lanes 0–7 of hi.
-            let v = _mm512_shuffle_f32x4::<0b0100_0100>(lo, hi);
-            // SAFETY: `out` is d[b] (n floats); lanes enabled by `store` write
-            // d[b][k0 .. k0 + count], count ≤ n - k0.
-            unsafe { _mm512_mask_storeu_ps(out.as_mut_ptr().add(k0), store, v) };
+    for k0 in (0..txp).step_by(LANES) {
+        // Tiles k0.. read the row from `base`: elements 4t + b for b < 4 from the 64 floats at
+        // `base`, and for b = 4, 5 (tile t+1's b = 0, 1) from the 64 at `base + 4`; lane masks
+        // of those 8 vectors, zero outside the row.
+        let base = (4 * k0) as isize - g.pl;
+        let at = |w: usize| base + 4 * (w / 4) as isize + 16 * (w % 4) as isize;
+        let masks: [__mmask16; 8] = std::array::from_fn(|w| {
+            let lo = (-at(w)).clamp(0, 16) as usize;
+            let hi = (len - at(w)).clamp(0, 16) as usize;
+            lane_mask(hi) & !lane_mask(lo)
+        });
+        for (lr, xr) in xt.chunks_exact_mut(6 * txp).enumerate() {
+            let q: [[f32; LANES]; 6] = match input_row(plane, g, ty0, lr) {
+                None => [[0.0; LANES]; 6],
+                Some(src) => {
+                    // SAFETY: `src` holds `len` floats; lanes enabled by masks[w] are those
+                    // with 0 ≤ at(w) + lane < len, so only elements of `src` are read (the
+                    // pointer is formed with wrapping arithmetic; masked-off lanes are not
+                    // accessed).
+                    let win: [__m512; 8] = std::array::from_fn(|w| unsafe {
+                        _mm512_maskz_loadu_ps(masks[w], src.as_ptr().wrapping_offset(at(w)))
+                    });
+                    std::array::from_fn(|b| {
+                        let w = if b < 4 { &win[..4] } else { &win[4..] };
+                        let i = idx[b % 4];
+                        let lo = _mm512_permutex2var_ps(w[0], i, w[1]);
+                        let hi = _mm512_permutex2var_ps(w[2], i, w[3]);
+                        // Lanes 0–7 of lo, then lanes 0–7 of hi.
+                        let v = _mm512_shuffle_f32x4::<0b0100_0100>(lo, hi);
+                        let mut q = [0.0; LANES];
+                        // SAFETY: `q` holds 16 floats.
+                        unsafe { _mm512_storeu_ps(q.as_mut_ptr(), v) };
+                        q
+                    })
+                }
+            };
+            for (j, row) in bt6(&q).iter().enumerate() {
+                store16(xr, j * txp + k0, row);
+            }
         }
-        k0 += count;
     }
 }
 
@@ -599,8 +601,7 @@ type OutRows<'a> = (Sink<'a, f32>, f32);
 #[inline(always)]
 fn output_block_impl(g: &Geo, ty0: usize, ty1: usize, s: &mut Scratch, dst: &mut [OutRows<'_>]) {
     let tx = g.tx;
-    let nt = (ty1 - ty0) * tx;
-    let Layout { ntp, mps, .. } = Layout::new(nt, g.cout);
+    let Layout { ntp, mps, .. } = Layout::new(ty1 - ty0, tx, g.cout);
     // cols: [4][4][ntp], the 4×4 output tiles.
     grow(&mut s.cols, 16 * ntp);
     s.row.resize(g.ow, 0.0);
@@ -822,13 +823,15 @@ pub(crate) fn conv3x3(
         .into_par_iter()
         .try_for_each(|(ni, (ty0, ty1), mut dst)| {
             SCRATCH.with_borrow_mut(|s| {
-                let Layout { ntp, vcs, mps } = Layout::new((ty1 - ty0) * tx, cout);
+                let Layout {
+                    ntp, vps, vcs, mps, ..
+                } = Layout::new(ty1 - ty0, tx, cout);
                 input_block(&xd[ni * c * h * w..(ni + 1) * c * h * w], &g, ty0, ty1, s);
                 grow(&mut s.m, NT * mps);
                 for t in 0..NT {
                     let ut = &u[t * cout * c..(t + 1) * cout * c];
                     let mt = &mut s.m[t * mps..t * mps + cout * ntp];
-                    if small_gemm(cout, ntp, c, ut, &s.v[t * ntp..], vcs, mt) {
+                    if small_gemm(cout, ntp, c, ut, &s.v[t * vps..], vcs, mt) {
                         continue;
                     }
                     gemm_f32(
@@ -842,7 +845,7 @@ pub(crate) fn conv3x3(
                             cs: 1,
                         },
                         MatRef {
-                            data: &s.v[t * ntp..],
+                            data: &s.v[t * vps..],
                             rs: vcs,
                             cs: 1,
                         },
@@ -877,7 +880,7 @@ pub(crate) fn conv3x3(
 
 #[cfg(test)]
 mod tests {
-    use super::{deinterleave6, deinterleave6_scalar, interleave4, interleave4_scalar, small_gemm};
+    use super::{Geo, interleave4, interleave4_scalar, small_gemm, x_stage, x_stage_portable};
     use crate::conv::{Conv2dParams, conv2d, conv2d_with};
     use crate::{Numerics, Tensor};
     use anekit_core::DType;
@@ -1028,53 +1031,88 @@ mod tests {
             "{worst_w} / {worst_d} ulps"
         );
         assert!(checked * 100 > r.len() * 90);
-        // Measured: 1647 of 200 704 (0.8 %).
+        // Measured: 1700 of 200 704 (0.85 %).
         assert!(
             differ * 100 < wino.data().len() * 2,
             "{differ} elements differ"
         );
     }
 
-    /// The de-interleave (AVX-512 where the CPU has it) against the definition, for tile
-    /// counts around the 16-lane chunk size, rows shorter and longer than the tiles need, and
-    /// offsets that put tiles over the left edge (padding), inside, and past the right edge.
+    /// The x stage of the input transform (AVX-512 where the CPU has it) against the portable
+    /// version bit for bit, and both against the definition (the Bᵀ matrix in f64, to f32
+    /// rounding), for tile counts around the 16-lane vector, left padding 0–3 (and far left),
+    /// rows shorter than the tiles need, and blocks reaching above and below the image.
     #[test]
-    fn deinterleave_matches_definition() {
-        for n in 0..40 {
-            for len in [0, 1, 4 * n, 4 * n + 2, 4 * n + 9, 4 * n + 70] {
-                for x0 in [-7isize, -2, -1, 0, 1, 3, 4 * n as isize] {
-                    let src: Vec<f32> = (0..len).map(|i| i as f32 * 0.5 - 3.0).collect();
-                    let mut fast = vec![vec![f32::NAN; n]; 6];
-                    let mut slow = vec![vec![f32::NAN; n]; 6];
-                    {
-                        let [a, b, c, d, e, f] = &mut fast[..] else {
-                            unreachable!()
+    fn x_stage_matches_definition() {
+        const BT: [[f64; 6]; 6] = [
+            [4.0, 0.0, -5.0, 0.0, 1.0, 0.0],
+            [0.0, -4.0, -4.0, 1.0, 1.0, 0.0],
+            [0.0, 4.0, -4.0, -1.0, 1.0, 0.0],
+            [0.0, -2.0, -1.0, 2.0, 1.0, 0.0],
+            [0.0, 2.0, -1.0, -2.0, 1.0, 0.0],
+            [0.0, 4.0, 0.0, -5.0, 0.0, 1.0],
+        ];
+        let mut cases = 0;
+        for tx in [1, 13, 14, 16, 17, 33] {
+            for (w, pl) in [
+                (4 * tx + 2, 0),
+                (4 * tx, 1),
+                (4 * tx - 1, 3),
+                (3, 9),
+                (4 * tx + 9, 2),
+            ] {
+                for (h, pt, ty0) in [(7, 1, 0), (5, 0, 1), (3, 2, 0)] {
+                    let g = Geo {
+                        c: 1,
+                        cout: 1,
+                        h,
+                        w,
+                        oh: 4,
+                        ow: 4 * tx,
+                        pt: pt as isize,
+                        pl: pl as isize,
+                        tx,
+                    };
+                    let plane: Vec<f32> = (0..h * w).map(|i| val(i, tx + w)).collect();
+                    let txp = tx.next_multiple_of(16);
+                    let rows = 6;
+                    let mut fast = vec![f32::NAN; rows * 6 * txp];
+                    let mut slow = vec![f32::NAN; rows * 6 * txp];
+                    x_stage(&plane, &g, ty0, txp, &mut fast);
+                    x_stage_portable(&plane, &g, ty0, txp, &mut slow);
+                    for lr in 0..rows {
+                        let iy = (4 * ty0 + lr) as isize - pt as isize;
+                        let px = |x: isize| -> f64 {
+                            if iy < 0 || iy >= h as isize || x < 0 || x >= w as isize {
+                                0.0
+                            } else {
+                                plane[iy as usize * w + x as usize] as f64
+                            }
                         };
-                        deinterleave6(&src, x0, [a, b, c, d, e, f]);
+                        for j in 0..6 {
+                            for k in 0..txp {
+                                let at = (lr * 6 + j) * txp + k;
+                                assert_eq!(
+                                    fast[at].to_bits(),
+                                    slow[at].to_bits(),
+                                    "tx={tx} w={w} pl={pl} h={h} pt={pt} lr={lr} j={j} k={k}"
+                                );
+                                let want: f64 = (0..6)
+                                    .map(|b| BT[j][b] * px((4 * k + b) as isize - pl as isize))
+                                    .sum();
+                                assert!(
+                                    (slow[at] as f64 - want).abs() <= 1e-5,
+                                    "{} vs {want}",
+                                    slow[at]
+                                );
+                            }
+                        }
                     }
-                    {
-                        let [a, b, c, d, e, f] = &mut slow[..] else {
-                            unreachable!()
-                        };
-                        deinterleave6_scalar(&src, x0, [a, b, c, d, e, f]);
-                    }
-                    for (b, row) in fast.iter().enumerate() {
-                        let want: Vec<f32> = (0..n)
-                            .map(|k| {
-                                let x = x0 + (4 * k + b) as isize;
-                                if x >= 0 && (x as usize) < len {
-                                    src[x as usize]
-                                } else {
-                                    0.0
-                                }
-                            })
-                            .collect();
-                        assert_eq!(row, &want, "n={n} len={len} x0={x0} b={b}");
-                        assert_eq!(&slow[b], &want, "scalar n={n} len={len} x0={x0} b={b}");
-                    }
+                    cases += 1;
                 }
             }
         }
+        assert_eq!(cases, 90);
     }
 
     /// The tile-block GEMM against a plain f32 FMA chain in the same order (so bit-exact),
