@@ -565,14 +565,45 @@ unsafe fn sg_block<const R: usize, const V: usize>(
     b: &[f32],
     out: &mut [f32],
 ) {
+    // Whole vectors (the Winograd blocks' tile counts are multiples of 16) load unmasked: a
+    // zero-masking load is a second micro-op on the ports the FMAs need.
+    // SAFETY: the caller's contract, passed on.
+    unsafe {
+        if t.masks[..V].iter().all(|&m| m == 0xFFFF) {
+            sg_block_k::<R, V, false>(t, a, b, out)
+        } else {
+            sg_block_k::<R, V, true>(t, a, b, out)
+        }
+    }
+}
+
+/// [`sg_block`] with masked (`MASKED`) or plain loads of `b`.
+///
+/// # Safety
+/// As [`sg_block`], and all lanes of `t.masks[..V]` set when `!MASKED`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+#[allow(unsafe_code)]
+unsafe fn sg_block_k<const R: usize, const V: usize, const MASKED: bool>(
+    t: SgTile,
+    a: &[f32],
+    b: &[f32],
+    out: &mut [f32],
+) {
     use std::arch::x86_64::*;
     let (ap, bp, op) = (a.as_ptr(), b.as_ptr(), out.as_mut_ptr());
     let mut acc = [[_mm512_setzero_ps(); V]; R];
     for p in 0..t.k {
         // SAFETY: row p of b, columns j + 16v.. under the masks (< n ≤ bs), is inside b
-        // (b.len() ≥ (k-1)·bs + n); masked-off lanes are not read; j + 16 < n when V = 2.
+        // (b.len() ≥ (k-1)·bs + n); masked-off lanes are not read (all are in when unmasked);
+        // j + 16 < n when V = 2.
         let bv: [__m512; V] = std::array::from_fn(|v| unsafe {
-            _mm512_maskz_loadu_ps(t.masks[v], bp.add(p * t.bs + t.j + 16 * v))
+            let at = bp.add(p * t.bs + t.j + 16 * v);
+            if MASKED {
+                _mm512_maskz_loadu_ps(t.masks[v], at)
+            } else {
+                _mm512_loadu_ps(at)
+            }
         });
         for (r, acc) in acc.iter_mut().enumerate() {
             // SAFETY: (i + r)·k + p < m·k ≤ a.len().
