@@ -642,7 +642,9 @@ fn output_block_impl(g: &Geo, ty0: usize, ty1: usize, s: &mut Scratch, dst: &mut
     let mut t = [[[0.0; LANES]; 6]; 4];
     for (co, (sink, bias)) in dst.iter_mut().enumerate() {
         for t0 in (0..ntp).step_by(LANES) {
-            // Along y: t[k][j] = Σ_i Aᵀ[k][i] m[i][j].
+            // Along y: t[k][j] = Σ_i Aᵀ[k][i] m[i][j]. (`j` indexes the second dimension of
+            // `t`, a transposed store no iterator expresses.)
+            #[allow(clippy::needless_range_loop)]
             for j in 0..6 {
                 let col = std::array::from_fn(|i| load16(&s.m, (i * 6 + j) * mps + co * ntp + t0));
                 for (k, row) in at4(&col).iter().enumerate() {
@@ -1131,7 +1133,7 @@ mod tests {
                                 plane[iy as usize * w + x as usize] as f64
                             }
                         };
-                        for j in 0..6 {
+                        for (j, btj) in BT.iter().enumerate() {
                             for k in 0..txp {
                                 let at = (lr * 6 + j) * txp + k;
                                 assert_eq!(
@@ -1140,7 +1142,7 @@ mod tests {
                                     "tx={tx} w={w} pl={pl} h={h} pt={pt} lr={lr} j={j} k={k}"
                                 );
                                 let want: f64 = (0..6)
-                                    .map(|b| BT[j][b] * px((4 * k + b) as isize - pl as isize))
+                                    .map(|b| btj[b] * px((4 * k + b) as isize - pl as isize))
                                     .sum();
                                 assert!(
                                     (slow[at] as f64 - want).abs() <= 1e-5,
