@@ -9,13 +9,19 @@ and the canned transformer block of anekit-build (`ane build transformer-block`:
 projection a 1x1 conv) op for op: RMSNorm as Mul/ReduceMean/Add/Sqrt/Reciprocal/Mul/Mul,
 Conv 1x1, Reshape/Transpose to heads, RoPE as Slice/Concat/Mul/Add with the same tables,
 MatMul/Mul/Add(mask)/Softmax/MatMul, SiLU as Sigmoid*x, residual Adds.
-Times them with onnxruntime (CPU execution provider, --threads intra-op threads), then runs the
-anekit criterion bench (unless --no-cargo) and reads its median estimates, and times the
-transformer block with `ane run --repeat` (median; the release binary in $CARGO_TARGET_DIR,
-built unless --no-cargo), and prints all side by side with the machine load.
+Times them with onnxruntime (CPU execution provider, --threads intra-op threads) and with anekit
+measured the same way, and prints all side by side with the machine load. Each side's figure is
+the faster of two medians of --reps runs after 3 warm-ups, one taken before and one after the
+other side's: anekit's GEMM and conv by `cpu_time_probe --median` (an anekit-cpu example), its
+transformer block by `ane run --repeat` (release binaries in $CARGO_TARGET_DIR, built unless
+--no-cargo). The ratios compare these like-for-like figures; on a shared machine a short burst
+of runs may or may not catch a busy moment, so both sides get the same two chances. The
+criterion medians of the same GEMM and conv (`cargo bench -p anekit-cpu --bench kernels`, many
+samples over seconds, so more exposed to busy moments) are printed too, unless --no-criterion.
 Needs: pip install onnx onnxruntime numpy.
 
-Usage: python3 benches/onnx/compare.py [--no-cargo] [--threads N] [--reps N] [--only NAMES]
+Usage: python3 benches/onnx/compare.py [--no-cargo] [--no-criterion] [--threads N] [--reps N]
+                                      [--only NAMES]
 """
 
 import argparse
@@ -147,6 +153,30 @@ def anekit_block(run_cargo, threads, reps):
     return res
 
 
+def anekit_probe(run_cargo, kernel, threads, reps):
+    """(median wall seconds, mean CPU seconds) of anekit-cpu's GEMM or conv, measured like
+    onnxruntime (`cpu_time_probe --median`)."""
+    target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+    if run_cargo:
+        subprocess.run(["cargo", "build", "--release", "-p", "anekit-cpu", "--example",
+                        "cpu_time_probe"], cwd=ROOT, check=True)
+    probe = os.path.join(target, "release", "examples", "cpu_time_probe")
+    if not os.path.exists(probe):
+        return None
+    env = dict(os.environ, RAYON_NUM_THREADS=str(threads))
+    out = subprocess.run([probe, "--median", kernel, str(reps)], check=True,
+                         capture_output=True, text=True, env=env)
+    r = json.loads(out.stdout)
+    return r["median_s"], r["cpu_s"]
+
+
+def faster(a, b):
+    """The faster of two timings (tuples compare by their wall time); None if either is."""
+    if a is None or b is None:
+        return a or b
+    return min(a, b, key=lambda t: t[0] if isinstance(t, tuple) else t)
+
+
 def build_models():
     import onnx
     from onnx import TensorProto, helper, numpy_helper
@@ -200,7 +230,7 @@ def time_ort(model, feed, threads, reps):
     return time_fn(lambda: sess.run(None, feed), reps)
 
 
-def anekit_medians(run_cargo, only):
+def criterion_medians(run_cargo, only):
     target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
     keys = [k for k in ("gemm", "conv") if k in only]
     if run_cargo:
@@ -223,7 +253,10 @@ def anekit_medians(run_cargo, only):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--no-cargo", action="store_true",
-                    help="do not run cargo bench/build; read the last criterion results")
+                    help="do not run cargo bench/build; use the built binaries and the last "
+                         "criterion results")
+    ap.add_argument("--no-criterion", action="store_true",
+                    help="skip the criterion bench (its medians are printed for reference)")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--reps", type=int, default=20)
     ap.add_argument("--only", default="gemm,conv,block",
@@ -237,32 +270,38 @@ def main():
     x = rng.uniform(-1, 1, (1, 64, 56, 56)).astype(np.float32)
     xb = rng.uniform(-1, 1, (1, DIM, 1, SEQ)).astype(np.float32)
     load_before = os.getloadavg()[0]
+    build = not args.no_cargo
     res = {}
+
+    def ours(key):
+        if key == "block":
+            blk = anekit_block(build, args.threads, args.reps) or {}
+            return {"block": blk.get("ane"), "block_exact": blk.get("exact")}
+        return {key: anekit_probe(build, key, args.threads, args.reps)}
+
+    def theirs(key):
+        if key == "gemm":
+            return time_ort(gemm, {"a": a}, args.threads, args.reps)
+        if key == "conv":
+            return time_ort(conv, {"x": x}, args.threads, args.reps)
+        return time_ort(build_transformer_block(), {"x": xb}, args.threads, args.reps)
+
+    # anekit, onnxruntime, anekit, onnxruntime: each side's figure is the faster of its two.
+    keys = [k for k in ("gemm", "conv", "block") if k in only]
+    for key in keys:
+        first = ours(key)
+        res["ort_" + key] = theirs(key)
+        second = ours(key)
+        for k in first:
+            res["ours_" + k] = faster(first[k], second[k])
+        build = False
+        res["ort_" + key] = faster(res["ort_" + key], theirs(key))
     if "gemm" in only:
-        res["ort_gemm"] = time_ort(gemm, {"a": a}, args.threads, args.reps)
         bb = rng.uniform(-1, 1, (1024, 1024)).astype(np.float32)
         res["np_gemm"] = time_fn(lambda: a @ bb, args.reps)
-    if "conv" in only:
-        res["ort_conv"] = time_ort(conv, {"x": x}, args.threads, args.reps)
-    if "block" in only:
-        res["ort_block"] = time_ort(build_transformer_block(), {"x": xb}, args.threads, args.reps)
-    if only & {"gemm", "conv"}:
-        ours = anekit_medians(not args.no_cargo, only)
-        res.update({"ours_" + k: v for k, v in ours.items()})
-    if "block" in only:
-        blk = anekit_block(not args.no_cargo, args.threads, args.reps) or {}
-        res["ours_block"] = blk.get("ane")
-        res["ours_block_exact"] = blk.get("exact")
-    # onnxruntime again after anekit: on a shared machine its short bursts are sensitive to
-    # what else runs, so each ratio is taken against the faster of its two timings.
-    again = {"gemm": lambda: time_ort(gemm, {"a": a}, args.threads, args.reps),
-             "conv": lambda: time_ort(conv, {"x": x}, args.threads, args.reps),
-             "block": lambda: time_ort(build_transformer_block(), {"x": xb}, args.threads,
-                                       args.reps)}
-    for key, fn in again.items():
-        if key in only:
-            second = fn()
-            res["ort_" + key] = min(res["ort_" + key], second)
+    if only & {"gemm", "conv"} and not args.no_criterion:
+        crit = criterion_medians(not args.no_cargo, only)
+        res.update({"crit_" + k: v for k, v in crit.items()})
     load_after = os.getloadavg()[0]
 
     def row(name, t, flop):
@@ -278,6 +317,7 @@ def main():
         o, r = res.get(ours), res.get(ort)
         if o is None or r is None:
             return ""
+        o = o[0] if isinstance(o, tuple) else o
         r = r[0] if isinstance(r, tuple) else r
         return f"   anekit / onnxruntime wall time: {o / r:.2f}x"
 
@@ -286,12 +326,17 @@ def main():
     print(f"{'benchmark':<34} {'wall ms':>9} {'GFLOP/s':>9} {'cpu ms':>9} {'GFLOP/cpu-s':>12}")
     if "gemm" in only:
         print(row("gemm 1024^3  anekit-cpu", res.get("ours_gemm"), GEMM_FLOP))
+        if "crit_gemm" in res:
+            print(row("  (anekit, criterion median)", res.get("crit_gemm"), GEMM_FLOP))
         print(row("gemm 1024^3  onnxruntime", res["ort_gemm"], GEMM_FLOP))
         print(row("gemm 1024^3  numpy (BLAS)", res["np_gemm"], GEMM_FLOP))
         print(ratio("ours_gemm", "ort_gemm"))
     if "conv" in only:
         print(row("conv 3x3 64->64 56x56 anekit", res.get("ours_conv"), CONV_FLOP))
-        print(row("  (anekit im2col path, same conv)", res.get("ours_conv_im2col"), CONV_FLOP))
+        if "crit_conv" in res:
+            print(row("  (anekit, criterion median)", res.get("crit_conv"), CONV_FLOP))
+            print(row("  (anekit im2col path, criterion)", res.get("crit_conv_im2col"),
+                      CONV_FLOP))
         print(row("conv 3x3 64->64 56x56 ort", res["ort_conv"], CONV_FLOP))
         print(ratio("ours_conv", "ort_conv"))
     if "block" in only:
@@ -301,11 +346,11 @@ def main():
         print(ratio("ours_block", "ort_block"))
     print("GFLOP/s of conv count the direct conv's multiply-adds (the Winograd path does fewer); "
           "the block counts its convs and attention matmuls only.")
-    print("anekit gemm/conv: criterion medians (wall only; for CPU time run the cpu_time_probe "
-          "example); anekit block: `ane run --repeat` median (fp16 I/O; "
-          "RAYON_NUM_THREADS=--threads); onnxruntime/numpy: median wall and mean CPU time of "
-          f"{args.reps} runs after 3 warm-up runs; for onnxruntime the faster of two timings, "
-          "before and after anekit's.")
+    print(f"Every figure: median wall (and mean CPU) time of {args.reps} runs after 3 warm-ups; "
+          "for anekit and onnxruntime the faster of two such figures, taken alternately "
+          "(anekit, onnxruntime, anekit, onnxruntime). anekit gemm/conv: `cpu_time_probe "
+          "--median` (RAYON_NUM_THREADS=--threads); anekit block: `ane run --repeat` (fp16 I/O, "
+          "wall only); criterion rows: the criterion bench's median, for reference.")
     return 0
 
 

@@ -2,10 +2,14 @@
 //!
 //! Wall-clock benches (criterion, `benches/kernels.rs`) understate the kernels when other
 //! processes compete for the cores. This probe also measures the CPU time the process itself
-//! consumed (`/proc/self/stat` utime + stime, Linux only) and reports FLOP per CPU-second, i.e.
+//! consumed (the process CPU clock, Unix only) and reports FLOP per CPU-second, i.e.
 //! the throughput of one fully owned core; × cores bounds what an idle machine would give.
 //!
 //! Run: `cargo run --release -p anekit-cpu --example cpu_time_probe`
+//!
+//! `cpu_time_probe --median gemm|conv REPS` instead prints, as JSON, the median wall time of
+//! REPS runs after 3 warm-ups and the mean CPU time per run: the statistic
+//! `benches/onnx/compare.py` takes for onnxruntime, so both sides are measured alike.
 
 use anekit_cpu::attention::scaled_dot_product_attention;
 use anekit_cpu::conv::{Conv2dParams, conv2d};
@@ -21,14 +25,24 @@ fn tensor(shape: &[usize]) -> Tensor {
     Tensor::new(shape.to_vec(), data).expect("shape matches data")
 }
 
-/// CPU seconds used by this process so far (user + system), or `None` off Linux.
+/// CPU seconds used by this process so far (user + system, all threads), from the process
+/// CPU clock (nanosecond resolution; `/proc/self/stat` counts 10 ms ticks, too coarse for 20
+/// runs of a 1 ms kernel), or `None` where there is none.
+#[cfg(unix)]
+#[allow(unsafe_code)]
 fn cpu_seconds() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // Fields after the parenthesized command name; utime and stime are fields 14 and 15.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
-    Some(ticks / 100.0) // USER_HZ is 100 on Linux
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; the call only writes it.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    (rc == 0).then_some(ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9)
+}
+
+#[cfg(not(unix))]
+fn cpu_seconds() -> Option<f64> {
+    None
 }
 
 fn measure(name: &str, flop: f64, min_secs: f64, mut f: impl FnMut()) {
@@ -53,13 +67,12 @@ fn measure(name: &str, flop: f64, min_secs: f64, mut f: impl FnMut()) {
     );
 }
 
-fn main() {
-    let threads = rayon::current_num_threads();
-    println!("rayon threads: {threads}");
+/// The benchmark GEMM (1024³) and conv (3×3 64→64 on 56×56, pad 1, bias), as closures.
+fn kernels() -> (impl FnMut(), impl FnMut()) {
     let (a, b) = (tensor(&[1024, 1024]), tensor(&[1024, 1024]));
-    measure("gemm 1024^3", 2.0 * 1024f64.powi(3), 3.0, || {
+    let gemm = move || {
         matmul(a.view(), b.view(), false, false).expect("valid shapes");
-    });
+    };
     let x = tensor(&[1, 64, 56, 56]);
     let w = tensor(&[64, 64, 3, 3]);
     let bias = tensor(&[64]);
@@ -67,13 +80,63 @@ fn main() {
         pads: [1, 1, 1, 1],
         ..Conv2dParams::default()
     };
+    let conv = move || {
+        conv2d(x.view(), w.view(), Some(bias.view()), &p).expect("valid shapes");
+    };
+    (gemm, conv)
+}
+
+/// `--median KERNEL REPS`: median wall seconds of REPS runs after 3 warm-ups, and mean CPU
+/// seconds per run, as one JSON line.
+fn median(kernel: &str, reps: usize, mut f: impl FnMut()) {
+    for _ in 0..3 {
+        f();
+    }
+    let c0 = cpu_seconds();
+    let mut ts: Vec<f64> = (0..reps.max(1))
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed().as_secs_f64()
+        })
+        .collect();
+    let cpu = match (c0, cpu_seconds()) {
+        (Some(a), Some(b)) => format!("{}", (b - a) / ts.len() as f64),
+        _ => "null".to_string(),
+    };
+    ts.sort_by(f64::total_cmp);
+    let n = ts.len();
+    let med = if n % 2 == 1 {
+        ts[n / 2]
+    } else {
+        (ts[n / 2 - 1] + ts[n / 2]) / 2.0
+    };
+    println!(r#"{{"kernel":"{kernel}","reps":{n},"median_s":{med},"cpu_s":{cpu}}}"#);
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let (gemm, conv) = kernels();
+    if args.get(1).map(String::as_str) == Some("--median") {
+        let reps = args.get(3).and_then(|r| r.parse().ok()).unwrap_or(20);
+        match args.get(2).map(String::as_str) {
+            Some("gemm") => median("gemm", reps, gemm),
+            Some("conv") => median("conv", reps, conv),
+            other => {
+                eprintln!("error: --median takes gemm or conv, not {other:?}");
+                std::process::exit(2);
+            }
+        }
+        return;
+    }
+    let threads = rayon::current_num_threads();
+    println!("rayon threads: {threads}");
+    measure("gemm 1024^3", 2.0 * 1024f64.powi(3), 3.0, gemm);
     measure(
         "conv 3x3 64->64 56x56",
         2.0 * 64.0 * 576.0 * 3136.0,
         3.0,
-        || {
-            conv2d(x.view(), w.view(), Some(bias.view()), &p).expect("valid shapes");
-        },
+        conv,
     );
     let q = tensor(&[1, 12, 256, 64]);
     for numerics in [Numerics::Exact, Numerics::Ane] {
