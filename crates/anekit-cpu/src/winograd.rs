@@ -1215,6 +1215,29 @@ mod tests {
         }
     }
 
+    /// Without a bias the result is written as `value + 0.0`: an all-zero input gives +0.0
+    /// everywhere (the products are ±0.0), as the im2col path's zero-filled output does, and
+    /// every element is written (the buffer starts uninitialised; NaN-free means written).
+    #[test]
+    fn no_bias_zero_input_gives_positive_zeros() {
+        let x = Tensor::new(vec![2, 8, 7, 9], vec![0.0; 2 * 8 * 7 * 9]).unwrap();
+        let w = Tensor::new(
+            vec![11, 8, 3, 3],
+            (0..792).map(|i| -val(i, 40).abs()).collect(),
+        )
+        .unwrap();
+        let p = Conv2dParams {
+            pads: [1, 1, 1, 1],
+            ..Conv2dParams::default()
+        };
+        assert!(super::applies((8, 11), (3, 3), (7, 9), [1, 1], [1, 1], 1));
+        let wino = conv2d(x.view(), w.view(), None, &p).unwrap();
+        let direct = conv2d_with(x.view(), w.view(), None, &p, false).unwrap();
+        assert_eq!(wino.shape(), &[2, 11, 7, 9]);
+        assert!(wino.data().iter().all(|v| v.to_bits() == 0));
+        assert!(direct.data().iter().all(|v| v.to_bits() == 0));
+    }
+
     /// The per-thread transformed-weights cache is keyed by the weights' values: convs with
     /// different weights of the same shape, alternated on one thread, each get their own
     /// result (and the same result every time).
