@@ -55,6 +55,15 @@ pub fn const_array(g: &Graph, id: TensorId) -> Option<Array> {
     Some(Array::new(info.shape.clone(), data))
 }
 
+/// A node's `epsilon` as the program stores it (an fp16 constant rounded, as the executor and
+/// the ANE see it), or `default` when absent.
+fn epsilon(g: &Graph, node: &Node, default: f32) -> f32 {
+    node.arg("epsilon")
+        .and_then(|e| const_array(g, e))
+        .and_then(|a| a.data.first().copied())
+        .unwrap_or(default)
+}
+
 /// Evaluate `g` on `inputs` (by input name, f32 values in row-major order); returns the
 /// function outputs in order.
 pub fn evaluate(g: &Graph, inputs: &[(&str, Vec<f32>)]) -> Result<Vec<Array>, EvalError> {
@@ -165,19 +174,11 @@ pub fn eval_node(
         "square" => map(arr("x")?, |x| x * x),
         "abs" => map(arr("x")?, f32::abs),
         "rsqrt" => {
-            let eps = node
-                .arg("epsilon")
-                .and_then(|e| g.const_floats(e))
-                .and_then(|v| v.first().copied())
-                .unwrap_or(1e-12);
+            let eps = epsilon(g, node, 1e-12);
             map(arr("x")?, |x| 1.0 / (x + eps).sqrt())
         }
         "inverse" => {
-            let eps = node
-                .arg("epsilon")
-                .and_then(|e| g.const_floats(e))
-                .and_then(|v| v.first().copied())
-                .unwrap_or(1e-4);
+            let eps = epsilon(g, node, 1e-4);
             map(arr("x")?, |x| 1.0 / (x + eps))
         }
         "gelu" => {
@@ -371,11 +372,7 @@ pub fn eval_node(
                 Some(v) => v.iter().map(|&a| norm_axis(a, x.shape.len())).collect(),
                 None => (0..x.shape.len()).collect(),
             };
-            let eps = node
-                .arg("epsilon")
-                .and_then(|e| g.const_floats(e))
-                .and_then(|v| v.first().copied())
-                .unwrap_or(1e-5);
+            let eps = epsilon(g, node, 1e-5);
             let gamma = node.arg("gamma").and_then(&mut *get);
             let beta = node.arg("beta").and_then(&mut *get);
             layer_norm(&x, &axes, gamma.as_ref(), beta.as_ref(), eps)
@@ -386,11 +383,7 @@ pub fn eval_node(
             let var = arr("variance")?;
             let gamma = node.arg("gamma").and_then(&mut *get);
             let beta = node.arg("beta").and_then(&mut *get);
-            let eps = node
-                .arg("epsilon")
-                .and_then(|e| g.const_floats(e))
-                .and_then(|v| v.first().copied())
-                .unwrap_or(1e-5);
+            let eps = epsilon(g, node, 1e-5);
             let c = x.shape.get(1).copied().unwrap_or(1);
             let inner: usize = x.shape.iter().skip(2).product();
             let mut out = x.data.clone();

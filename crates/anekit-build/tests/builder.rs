@@ -222,3 +222,51 @@ fn random_constants_are_seeded_and_stable() {
     assert_ne!(a, anekit_build::graph::random_values(43, 1.0, 4));
     assert!(a.iter().all(|v| v.abs() <= 1.0));
 }
+
+/// The reference evaluator reads `epsilon` as the program stores it (an fp16 constant), as the
+/// executor does: 1e-7 is an fp16 subnormal stored as 2·2⁻²⁴ ≈ 1.19e-7, and with a variance far
+/// below it a layer_norm result depends on epsilon alone (x = ±a, y = ±a / √(a² + ε)).
+#[test]
+fn layer_norm_epsilon_is_read_as_stored_in_fp16() {
+    let mut b = GraphBuilder::new();
+    let x = b.input("x", &[1, 2]);
+    let y = b.layer_norm("ln", x, &[-1], None, None, 1e-7).unwrap();
+    b.output(y);
+    let g = b.finish();
+    let a = 2f32.powi(-14);
+    let want = |eps: f64| f64::from(a) / (f64::from(a) * f64::from(a) + eps).sqrt();
+    let stored = f64::from(half::f16::from_f32(1e-7).to_f32());
+    assert!((want(stored) - want(1e-7)).abs() > 0.05 * want(1e-7));
+
+    let reference = evaluate(&g, &[("x", vec![a, -a])]).unwrap();
+    let r = &reference[0].data;
+    assert!(
+        (f64::from(r[0]) - want(stored)).abs() < 1e-3 * want(stored),
+        "{r:?}"
+    );
+
+    let l = lower(&g, &Target::chip("m4").unwrap(), &LowerOptions::default()).unwrap();
+    let checked = anekit_ir::check(&l.text);
+    let dir = tempfile::tempdir().unwrap();
+    l.write_to(dir.path()).unwrap();
+    let exec = Executor::new(
+        checked.program.unwrap(),
+        Some(anekit_ir::weights::Weights::new(dir.path())),
+        ExecOptions::default(),
+    )
+    .unwrap();
+    let input = NamedTensor {
+        name: "x".into(),
+        shape: vec![1, 2],
+        data: anekit_core::TensorData::F32(vec![a, -a])
+            .convert(l.inputs[0].1)
+            .unwrap(),
+    };
+    let out = exec.run(&[input]).unwrap()[0].data.to_f32();
+    // Both within fp16 rounding of the stored-epsilon value (ulp at 0.17: 2⁻¹³).
+    assert!(
+        (f64::from(out[0]) - want(stored)).abs() <= 2f64.powi(-13),
+        "{out:?}"
+    );
+    assert!((out[0] - r[0]).abs() <= 2f32.powi(-13), "{out:?} vs {r:?}");
+}
