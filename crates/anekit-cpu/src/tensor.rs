@@ -292,7 +292,10 @@ pub fn broadcast_strides(from: &[usize], to: &[usize]) -> Vec<usize> {
 }
 
 /// Materialize `x` broadcast to `shape` (NumPy `broadcast_to`).
-pub fn broadcast_to<T: Copy>(x: TensorView<'_, T>, shape: &[usize]) -> Result<Tensor<T>> {
+pub fn broadcast_to<T: Copy + Default + Send + Sync>(
+    x: TensorView<'_, T>,
+    shape: &[usize],
+) -> Result<Tensor<T>> {
     let target = broadcast_shapes("broadcast_to", x.shape(), shape)?;
     if target != shape {
         return Err(KernelError::shape(
@@ -303,9 +306,8 @@ pub fn broadcast_to<T: Copy>(x: TensorView<'_, T>, shape: &[usize]) -> Result<Te
         ));
     }
     let strides = broadcast_strides(x.shape(), shape);
-    let n = num_elements("broadcast_to", shape)?;
-    let mut out = Vec::with_capacity(n);
-    for_each_offset(shape, &strides, |off| out.push(x.data()[off]));
+    num_elements("broadcast_to", shape)?;
+    let out = strided_copy(x.data(), shape, &strides);
     Ok(Tensor::from_parts(shape.to_vec(), out))
 }
 
@@ -352,43 +354,6 @@ pub(crate) fn strided_copy<T: Copy + Default + Send + Sync>(
             );
         }
     })
-}
-
-/// Call `f(offset)` for every index of `shape` in C order, where offset = Σ index·stride.
-/// Iterative odometer (no recursion, no per-element division).
-pub(crate) fn for_each_offset(shape: &[usize], strides: &[usize], mut f: impl FnMut(usize)) {
-    if shape.contains(&0) {
-        return;
-    }
-    let rank = shape.len();
-    if rank == 0 {
-        f(0);
-        return;
-    }
-    let last = rank - 1;
-    let (n_last, s_last) = (shape[last], strides[last]);
-    let mut idx = vec![0usize; rank];
-    let mut base = 0usize;
-    loop {
-        for j in 0..n_last {
-            f(base + j * s_last);
-        }
-        // Advance the odometer over the outer dimensions.
-        let mut d = last;
-        loop {
-            if d == 0 {
-                return;
-            }
-            d -= 1;
-            idx[d] += 1;
-            base += strides[d];
-            if idx[d] < shape[d] {
-                break;
-            }
-            base -= strides[d] * shape[d];
-            idx[d] = 0;
-        }
-    }
 }
 
 /// Merge adjacent dimensions that every stride set walks contiguously, so broadcast loops run
@@ -453,6 +418,16 @@ mod tests {
         let y = broadcast_to(x.view(), &[2, 3]).unwrap();
         assert_eq!(y.data(), &[1.0, 1.0, 1.0, 2.0, 2.0, 2.0]);
         assert!(broadcast_to(x.view(), &[3, 3]).is_err());
+        // Rank 0 in and out, an empty target, a middle broadcast dim, an integer type.
+        let s = Tensor::new(vec![], vec![7i32]).unwrap();
+        assert_eq!(broadcast_to(s.view(), &[]).unwrap().data(), &[7]);
+        assert_eq!(broadcast_to(s.view(), &[2, 2]).unwrap().data(), &[7; 4]);
+        let r = Tensor::new(vec![3], vec![1i32, 2, 3]).unwrap();
+        let e = broadcast_to(r.view(), &[0, 3]).unwrap();
+        assert_eq!((e.shape(), e.data().len()), (&[0usize, 3][..], 0));
+        let m = Tensor::new(vec![2, 1, 2], vec![1i32, 2, 3, 4]).unwrap();
+        let y = broadcast_to(m.view(), &[2, 3, 2]).unwrap();
+        assert_eq!(y.data(), &[1, 2, 1, 2, 1, 2, 3, 4, 3, 4, 3, 4]);
     }
 
     #[test]
