@@ -60,8 +60,12 @@ fn other_shape_errors() {
     assert_eq!(e, "linear_conv `lc`: x must be [1, C, 1, S], got [2, 16]");
 }
 
-/// Lower for `chip`, run on the executor and compare with the reference (relative error).
-fn run_and_compare(g: &anekit_build::Graph, chip: &str) -> f32 {
+/// `g` lowered for `chip`, checked, written to a temporary folder (kept alive by the returned
+/// guard) and loaded on the executor, with the input dtypes the lowering chose.
+fn executor_for(
+    g: &anekit_build::Graph,
+    chip: &str,
+) -> (Executor, Vec<anekit_core::DType>, tempfile::TempDir) {
     let l = lower(g, &Target::chip(chip).unwrap(), &LowerOptions::default()).unwrap();
     let checked = anekit_ir::check(&l.text);
     assert!(
@@ -78,6 +82,12 @@ fn run_and_compare(g: &anekit_build::Graph, chip: &str) -> f32 {
         ExecOptions::default(),
     )
     .unwrap();
+    (exec, l.inputs.iter().map(|i| i.1).collect(), dir)
+}
+
+/// Lower for `chip`, run on the executor and compare with the reference (relative error).
+fn run_and_compare(g: &anekit_build::Graph, chip: &str) -> f32 {
+    let (exec, dtypes, _dir) = executor_for(g, chip);
     let mut feed = Vec::new();
     let mut named = Vec::new();
     for (i, id) in g.inputs.iter().enumerate() {
@@ -87,7 +97,7 @@ fn run_and_compare(g: &anekit_build::Graph, chip: &str) -> f32 {
             name: v.name.clone(),
             shape: v.shape.clone(),
             data: anekit_core::TensorData::F32(data.clone())
-                .convert(l.inputs[i].1)
+                .convert(dtypes[i])
                 .unwrap(),
         });
         feed.push((v.name.as_str(), data));
@@ -245,21 +255,12 @@ fn layer_norm_epsilon_is_read_as_stored_in_fp16() {
         "{r:?}"
     );
 
-    let l = lower(&g, &Target::chip("m4").unwrap(), &LowerOptions::default()).unwrap();
-    let checked = anekit_ir::check(&l.text);
-    let dir = tempfile::tempdir().unwrap();
-    l.write_to(dir.path()).unwrap();
-    let exec = Executor::new(
-        checked.program.unwrap(),
-        Some(anekit_ir::weights::Weights::new(dir.path())),
-        ExecOptions::default(),
-    )
-    .unwrap();
+    let (exec, dtypes, _dir) = executor_for(&g, "m4");
     let input = NamedTensor {
         name: "x".into(),
         shape: vec![1, 2],
         data: anekit_core::TensorData::F32(vec![a, -a])
-            .convert(l.inputs[0].1)
+            .convert(dtypes[0])
             .unwrap(),
     };
     let out = exec.run(&[input]).unwrap()[0].data.to_f32();
