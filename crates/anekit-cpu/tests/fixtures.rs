@@ -11,12 +11,19 @@
 //!   result landing on the other side of an fp16 rounding boundary than the f64 one; exact ops
 //!   (data movement, single products of fp16 values) use 0. Where a sum cancels to a value much
 //!   smaller than its terms, the f32 accumulation error (bounded by `ane_atol`, normally the
-//!   exact-mode atol) can exceed one fp16 ulp of the tiny result, so an element also passes
-//!   when `|fp16(got) - fp16(want)| ≤ ane_atol + ulp(want)`. Attention's `ane_atol` is larger
+//!   exact-mode atol) can exceed one fp16 ulp of the tiny result, so where a case sets
+//!   `ane_atol` above 0 an element also passes when `|fp16(got) - fp16(want)| ≤ ane_atol +
+//!   ulp(want)`. Attention's `ane_atol` is larger
 //!   because its ane-mode intermediates are rounded to fp16 and the reference's are not.
 //! - Masks and indices compare exactly.
+//!
+//! Loading, parameter access and the check live in `tests/common/mod.rs`, shared with
+//! `tests/kernels_extra.rs`.
 
-use anekit_core::{DType, TensorData, npy};
+mod common;
+
+use common::{Case, In};
+
 use anekit_cpu::activation::{Activation, GeluMode};
 use anekit_cpu::attention::AttnMask;
 use anekit_cpu::conv::{Conv2dParams, ConvTranspose2dParams};
@@ -25,19 +32,11 @@ use anekit_cpu::pool::Pool2dParams;
 use anekit_cpu::reduce::ReduceOp;
 use anekit_cpu::shape_ops::{BilinearMode, PadMode, SliceParams};
 use anekit_cpu::*;
-use half::f16;
 use serde_json::Value;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
-}
-
-enum In {
-    F(Tensor),
-    B(Tensor<bool>),
-    I(Tensor<i32>),
 }
 
 enum Out {
@@ -47,83 +46,7 @@ enum Out {
 }
 
 fn load(name: &str) -> In {
-    let bytes = std::fs::read(dir().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
-    let a = npy::read_npy(&bytes).unwrap();
-    let shape: Vec<usize> = a.shape.iter().map(|&d| d as usize).collect();
-    match a.data {
-        TensorData::Bool(v) => In::B(Tensor::new(shape, v).unwrap()),
-        TensorData::I32(v) => In::I(Tensor::new(shape, v).unwrap()),
-        other => In::F(Tensor::new(shape, other.to_f32()).unwrap()),
-    }
-}
-
-struct Case<'a> {
-    name: &'a str,
-    p: &'a Value,
-    ins: HashMap<String, In>,
-}
-
-impl Case<'_> {
-    fn f(&self, k: &str) -> TensorView<'_> {
-        match &self.ins[k] {
-            In::F(t) => t.view(),
-            _ => panic!("{}: input {k} is not f32", self.name),
-        }
-    }
-    fn fo(&self, k: &str) -> Option<TensorView<'_>> {
-        self.ins.contains_key(k).then(|| self.f(k))
-    }
-    fn b(&self, k: &str) -> TensorView<'_, bool> {
-        match &self.ins[k] {
-            In::B(t) => t.view(),
-            _ => panic!("{}: input {k} is not bool", self.name),
-        }
-    }
-    fn i(&self, k: &str) -> TensorView<'_, i32> {
-        match &self.ins[k] {
-            In::I(t) => t.view(),
-            _ => panic!("{}: input {k} is not i32", self.name),
-        }
-    }
-    fn num(&self, k: &str) -> f32 {
-        self.p[k]
-            .as_f64()
-            .unwrap_or_else(|| panic!("{}: param {k}", self.name)) as f32
-    }
-    fn int(&self, k: &str) -> i64 {
-        self.p[k]
-            .as_i64()
-            .unwrap_or_else(|| panic!("{}: param {k}", self.name))
-    }
-    fn flag(&self, k: &str) -> bool {
-        self.p[k].as_bool().unwrap_or(false)
-    }
-    fn s(&self, k: &str) -> &str {
-        self.p[k].as_str().unwrap_or("")
-    }
-    fn ints(&self, k: &str) -> Vec<i64> {
-        self.p[k]
-            .as_array()
-            .map(|a| a.iter().map(|v| v.as_i64().unwrap()).collect())
-            .unwrap_or_default()
-    }
-    fn us(&self, k: &str) -> Vec<usize> {
-        self.ints(k).iter().map(|&v| v as usize).collect()
-    }
-    fn bools(&self, k: &str) -> Vec<bool> {
-        self.p[k]
-            .as_array()
-            .map(|a| a.iter().map(|v| v.as_bool().unwrap()).collect())
-            .unwrap_or_default()
-    }
-    fn u2(&self, k: &str) -> [usize; 2] {
-        let v = self.us(k);
-        [v[0], v[1]]
-    }
-    fn u4(&self, k: &str) -> [usize; 4] {
-        let v = self.us(k);
-        [v[0], v[1], v[2], v[3]]
-    }
+    common::load(&dir(), name)
 }
 
 fn run(kernel: &str, c: &Case<'_>, numerics: Numerics) -> Vec<Out> {
@@ -367,7 +290,7 @@ fn run(kernel: &str, c: &Case<'_>, numerics: Numerics) -> Vec<Out> {
                 None => None,
                 Some(In::B(t)) => Some(AttnMask::Bool(t.view())),
                 Some(In::F(t)) => Some(AttnMask::Additive(t.view())),
-                Some(In::I(_)) => panic!("int mask"),
+                Some(In::I(_) | In::Bytes(_)) => panic!("{}: mask is not bool or f32", c.name),
             };
             one(attention::scaled_dot_product_attention(
                 c.f("q"),
@@ -469,87 +392,20 @@ fn run(kernel: &str, c: &Case<'_>, numerics: Numerics) -> Vec<Out> {
     }
 }
 
-/// Distance in fp16 ulps between two fp16 values (0 for equal, inf==inf, NaN==NaN).
-fn f16_ulps(a: f16, b: f16) -> u32 {
-    if a.is_nan() && b.is_nan() || a == b {
-        return 0;
-    }
-    if a.is_nan() || b.is_nan() {
-        return u32::MAX;
-    }
-    let ord = |x: f16| {
-        let bits = x.to_bits() as i32;
-        if bits & 0x8000 != 0 {
-            -(bits & 0x7fff)
-        } else {
-            bits
-        }
-    };
-    (ord(a) - ord(b)).unsigned_abs()
-}
-
 fn check_f32(name: &str, got: &Tensor, want_file: &str, numerics: Numerics, case: &Value) {
-    let In::F(want) = load(want_file) else {
-        panic!("{want_file}: not float")
-    };
-    assert_eq!(got.shape(), want.shape(), "{name} ({numerics:?}): shape");
-    match numerics {
-        Numerics::Exact => {
-            let atol = case["atol"].as_f64().unwrap() as f32;
-            let rtol = case["rtol"].as_f64().unwrap() as f32;
-            for (i, (&g, &w)) in got.data().iter().zip(want.data()).enumerate() {
-                let ok =
-                    (g.is_nan() && w.is_nan()) || g == w || (g - w).abs() <= atol + rtol * w.abs();
-                assert!(
-                    ok,
-                    "{name} (exact) element {i}: got {g}, want {w} (atol {atol}, rtol {rtol})"
-                );
-            }
-        }
-        Numerics::Ane => {
-            let mut g = got.clone();
-            numerics.round_output(g.data_mut(), DType::Fp16);
-            let ulps = case["ane_ulps"].as_u64().unwrap() as u32;
-            let atol = case["ane_atol"].as_f64().unwrap() as f32;
-            for (i, (&gv, &w)) in g.data().iter().zip(want.data()).enumerate() {
-                let wh = f16::from_f32(w);
-                let d = f16_ulps(f16::from_f32(gv), wh);
-                let ulp_w = (f16::from_bits(wh.to_bits() + 1).to_f32() - w).abs();
-                let abs_ok = w.is_finite() && (gv - w).abs() <= atol + ulp_w;
-                assert!(
-                    d <= ulps || abs_ok,
-                    "{name} (ane) element {i}: got {gv}, want {w}: {d} fp16 ulps > {ulps} and \
-                     |diff| > {atol} + 1 ulp"
-                );
-            }
-        }
-    }
+    common::check_f32(&dir(), name, got, want_file, numerics, case);
 }
 
 fn run_cases(kernels: &[&str]) {
-    let text = std::fs::read_to_string(dir().join("cases.json")).unwrap();
-    let all: Value = serde_json::from_str(&text).unwrap();
+    let all = common::cases(&dir());
     let mut ran = 0;
     for case in all["cases"].as_array().unwrap() {
         let kernel = case["kernel"].as_str().unwrap();
         if !kernels.contains(&kernel) {
             continue;
         }
-        let name = case["name"].as_str().unwrap();
-        let ins = case["inputs"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|i| {
-                let i = i.as_str().unwrap();
-                (i.to_string(), load(&format!("{name}.{i}.npy")))
-            })
-            .collect();
-        let c = Case {
-            name,
-            p: &case["params"],
-            ins,
-        };
+        let c = Case::load(&dir(), case);
+        let name = c.name;
         for numerics in [Numerics::Exact, Numerics::Ane] {
             let outs = run(kernel, &c, numerics);
             let names = case["outputs"].as_array().unwrap();

@@ -9,89 +9,23 @@
 //! dequantize) allow 1e-7 relative (one f32 rounding) and 1 fp16 ulp; einsum uses the GEMM
 //! bound 2e-6·K. Indices compare exactly.
 
-use anekit_core::{DType, TensorData, npy};
+mod common;
+
+use common::{Case, In};
+
 use anekit_cpu::index_ops::{self, ScatterMode};
 use anekit_cpu::quant::{self, QuantDtype};
 use anekit_cpu::resize::{self, SamplingMode};
 use anekit_cpu::*;
-use half::f16;
 use serde_json::Value;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures_extra")
 }
 
-enum In {
-    F(Tensor),
-    I(Tensor<i32>),
-    Bytes(Vec<u8>),
-}
-
 fn load(name: &str) -> In {
-    let bytes = std::fs::read(dir().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
-    let a = npy::read_npy(&bytes).unwrap();
-    let shape: Vec<usize> = a.shape.iter().map(|&d| d as usize).collect();
-    match a.data {
-        TensorData::I32(v) => In::I(Tensor::new(shape, v).unwrap()),
-        TensorData::U8(v) => In::Bytes(v),
-        other => In::F(Tensor::new(shape, other.to_f32()).unwrap()),
-    }
-}
-
-struct Case<'a> {
-    name: &'a str,
-    p: &'a Value,
-    ins: HashMap<String, In>,
-}
-
-impl Case<'_> {
-    fn f(&self, k: &str) -> TensorView<'_> {
-        match &self.ins[k] {
-            In::F(t) => t.view(),
-            _ => panic!("{}: input {k} is not f32", self.name),
-        }
-    }
-    fn fo(&self, k: &str) -> Option<TensorView<'_>> {
-        self.ins.contains_key(k).then(|| self.f(k))
-    }
-    fn i(&self, k: &str) -> TensorView<'_, i32> {
-        match &self.ins[k] {
-            In::I(t) => t.view(),
-            _ => panic!("{}: input {k} is not i32", self.name),
-        }
-    }
-    fn bytes(&self, k: &str) -> &[u8] {
-        match &self.ins[k] {
-            In::Bytes(b) => b,
-            _ => panic!("{}: input {k} is not u8", self.name),
-        }
-    }
-    fn num(&self, k: &str) -> f64 {
-        self.p[k]
-            .as_f64()
-            .unwrap_or_else(|| panic!("{}: {k}", self.name))
-    }
-    fn int(&self, k: &str) -> i64 {
-        self.p[k]
-            .as_i64()
-            .unwrap_or_else(|| panic!("{}: {k}", self.name))
-    }
-    fn opt_int(&self, k: &str) -> Option<i64> {
-        self.p[k].as_i64()
-    }
-    fn s(&self, k: &str) -> &str {
-        self.p[k].as_str().unwrap_or("")
-    }
-    fn us(&self, k: &str) -> Vec<usize> {
-        self.p[k]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_u64().unwrap() as usize)
-            .collect()
-    }
+    common::load(&dir(), name)
 }
 
 enum Out {
@@ -141,8 +75,8 @@ fn run(kernel: &str, c: &Case<'_>) -> Out {
             c.i("indices"),
             c.int("depth") as usize,
             c.int("axis"),
-            c.num("on_value") as f32,
-            c.num("off_value") as f32,
+            c.num64("on_value") as f32,
+            c.num64("off_value") as f32,
         )),
         "argsort" => i(index_ops::argsort(
             c.f("x"),
@@ -160,13 +94,13 @@ fn run(kernel: &str, c: &Case<'_>) -> Out {
             f(misc_ops::einsum(c.s("equation"), &ops))
         }
         "range_1d" => f(misc_ops::range_1d(
-            c.num("start"),
-            c.num("end"),
-            c.num("step"),
+            c.num64("start"),
+            c.num64("end"),
+            c.num64("step"),
         )),
         "fill" => {
             let shape: Vec<i64> = c.us("shape").iter().map(|&d| d as i64).collect();
-            f(misc_ops::fill(&shape, c.num("value") as f32))
+            f(misc_ops::fill(&shape, c.num64("value") as f32))
         }
         "reverse_sequence" => f(misc_ops::reverse_sequence(
             c.f("x"),
@@ -234,78 +168,24 @@ fn run(kernel: &str, c: &Case<'_>) -> Out {
     }
 }
 
-fn f16_ulps(a: f16, b: f16) -> u32 {
-    if a.is_nan() && b.is_nan() || a == b {
-        return 0;
-    }
-    if a.is_nan() || b.is_nan() {
-        return u32::MAX;
-    }
-    let ord = |x: f16| {
-        let bits = x.to_bits() as i32;
-        if bits & 0x8000 != 0 {
-            -(bits & 0x7fff)
-        } else {
-            bits
-        }
-    };
-    (ord(a) - ord(b)).unsigned_abs()
-}
-
 fn check(name: &str, got: &Tensor, numerics: Numerics, case: &Value) {
     let file = match numerics {
         Numerics::Exact => format!("{name}.out.exact.npy"),
         Numerics::Ane => format!("{name}.out.ane.npy"),
     };
-    let In::F(want) = load(&file) else {
-        panic!("{file}: not float")
-    };
-    assert_eq!(got.shape(), want.shape(), "{name} ({numerics:?}): shape");
-    if numerics == Numerics::Exact {
-        let atol = case["atol"].as_f64().unwrap() as f32;
-        let rtol = case["rtol"].as_f64().unwrap() as f32;
-        for (i, (&g, &w)) in got.data().iter().zip(want.data()).enumerate() {
-            let ok = (g.is_nan() && w.is_nan()) || g == w || (g - w).abs() <= atol + rtol * w.abs();
-            assert!(ok, "{name} (exact) element {i}: got {g}, want {w}");
-        }
-        return;
-    }
-    let mut g = got.clone();
-    numerics.round_output(g.data_mut(), DType::Fp16);
-    let ulps = case["ane_ulps"].as_u64().unwrap() as u32;
-    for (i, (&gv, &w)) in g.data().iter().zip(want.data()).enumerate() {
-        let d = f16_ulps(f16::from_f32(gv), f16::from_f32(w));
-        assert!(
-            d <= ulps,
-            "{name} (ane) element {i}: got {gv}, want {w}: {d} ulps"
-        );
-    }
+    common::check_f32(&dir(), name, got, &file, numerics, case);
 }
 
 fn run_cases(kernels: &[&str]) {
-    let text = std::fs::read_to_string(dir().join("cases.json")).unwrap();
-    let all: Value = serde_json::from_str(&text).unwrap();
+    let all = common::cases(&dir());
     let mut ran = 0;
     for case in all["cases"].as_array().unwrap() {
         let kernel = case["kernel"].as_str().unwrap();
         if !kernels.contains(&kernel) {
             continue;
         }
-        let name = case["name"].as_str().unwrap();
-        let ins = case["inputs"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|i| {
-                let i = i.as_str().unwrap();
-                (i.to_string(), load(&format!("{name}.{i}.npy")))
-            })
-            .collect();
-        let c = Case {
-            name,
-            p: &case["params"],
-            ins,
-        };
+        let c = Case::load(&dir(), case);
+        let name = c.name;
         match run(kernel, &c) {
             Out::F(t) => {
                 check(name, &t, Numerics::Exact, case);
