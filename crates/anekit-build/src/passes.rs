@@ -567,49 +567,41 @@ pub fn linear_to_conv(g: &mut Graph) -> Result<usize, String> {
         let ints = |g: &mut Graph, name: &str, v: &[i64]| {
             g.add_const(name, DType::Int32, &[v.len()], ConstData::Ints(v.to_vec()))
         };
+        // `{base}_{op_name} = op(x, param = {base}_{const_name})`, the param an int32 constant:
+        // the reshapes and transposes around the conv.
+        let shaped = |g: &mut Graph,
+                      op: &str,
+                      x: TensorId,
+                      (param, const_name, v): (&str, &str, &[i64]),
+                      op_name: &str|
+         -> Result<TensorId, String> {
+            let c = ints(g, &format!("{base}_{const_name}"), v);
+            let args = vec![
+                ("x".into(), Operand::Value(x)),
+                (param.into(), Operand::Value(c)),
+            ];
+            Ok(g.add_op(op, args, &format!("{base}_{op_name}"), None)
+                .map_err(err)?[0])
+        };
+        let (s64, in64, out64) = (s as i64, inf as i64, outf as i64);
         let mut cur = x;
         if xs.len() == 3 {
-            let sh = ints(g, &format!("{base}_in2d_shape"), &[s as i64, inf as i64]);
-            cur = g
-                .add_op(
-                    "reshape",
-                    vec![
-                        ("x".into(), Operand::Value(cur)),
-                        ("shape".into(), Operand::Value(sh)),
-                    ],
-                    &format!("{base}_in2d"),
-                    None,
-                )
-                .map_err(err)?[0];
-        }
-        let p = ints(g, &format!("{base}_in_perm"), &[1, 0]);
-        cur = g
-            .add_op(
-                "transpose",
-                vec![
-                    ("x".into(), Operand::Value(cur)),
-                    ("perm".into(), Operand::Value(p)),
-                ],
-                &format!("{base}_in_t"),
-                None,
-            )
-            .map_err(err)?[0];
-        let sh = ints(
-            g,
-            &format!("{base}_in4d_shape"),
-            &[1, inf as i64, 1, s as i64],
-        );
-        cur = g
-            .add_op(
+            cur = shaped(
+                g,
                 "reshape",
-                vec![
-                    ("x".into(), Operand::Value(cur)),
-                    ("shape".into(), Operand::Value(sh)),
-                ],
-                &format!("{base}_in4d"),
-                None,
-            )
-            .map_err(err)?[0];
+                cur,
+                ("shape", "in2d_shape", &[s64, in64]),
+                "in2d",
+            )?;
+        }
+        cur = shaped(g, "transpose", cur, ("perm", "in_perm", &[1, 0]), "in_t")?;
+        cur = shaped(
+            g,
+            "reshape",
+            cur,
+            ("shape", "in4d_shape", &[1, in64, 1, s64]),
+            "in4d",
+        )?;
         let dt = g.dtype(w);
         let w4 = g.add_const(
             &format!("{base}_conv_weight"),
@@ -649,47 +641,22 @@ pub fn linear_to_conv(g: &mut Graph) -> Result<usize, String> {
         cur = g
             .add_op("conv", args, &format!("{base}_conv"), None)
             .map_err(err)?[0];
-        let sh = ints(g, &format!("{base}_out2d_shape"), &[outf as i64, s as i64]);
-        cur = g
-            .add_op(
-                "reshape",
-                vec![
-                    ("x".into(), Operand::Value(cur)),
-                    ("shape".into(), Operand::Value(sh)),
-                ],
-                &format!("{base}_out2d"),
-                None,
-            )
-            .map_err(err)?[0];
-        let p = ints(g, &format!("{base}_out_perm"), &[1, 0]);
-        cur = g
-            .add_op(
-                "transpose",
-                vec![
-                    ("x".into(), Operand::Value(cur)),
-                    ("perm".into(), Operand::Value(p)),
-                ],
-                &format!("{base}_out_t"),
-                None,
-            )
-            .map_err(err)?[0];
+        cur = shaped(
+            g,
+            "reshape",
+            cur,
+            ("shape", "out2d_shape", &[out64, s64]),
+            "out2d",
+        )?;
+        cur = shaped(g, "transpose", cur, ("perm", "out_perm", &[1, 0]), "out_t")?;
         if xs.len() == 3 {
-            let sh = ints(
+            cur = shaped(
                 g,
-                &format!("{base}_out3d_shape"),
-                &[1, s as i64, outf as i64],
-            );
-            cur = g
-                .add_op(
-                    "reshape",
-                    vec![
-                        ("x".into(), Operand::Value(cur)),
-                        ("shape".into(), Operand::Value(sh)),
-                    ],
-                    &format!("{base}_out3d"),
-                    None,
-                )
-                .map_err(err)?[0];
+                "reshape",
+                cur,
+                ("shape", "out3d_shape", &[1, s64, out64]),
+                "out3d",
+            )?;
         }
         // Move the new ops to where the linear was (they read only `x` and constants).
         let new_nodes: Vec<Node> = g.nodes.drain(start..).collect();
