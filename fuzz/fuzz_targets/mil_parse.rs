@@ -25,7 +25,11 @@ fuzz_target!(|data: &[u8]| {
         let converted = print(&program, &options);
         let again = parse(&converted)
             .unwrap_or_else(|e| panic!("{dialect:?} print does not parse: {e}\n{converted}"));
-        assert_eq!(print(&again, &options), converted, "{dialect:?} print is not a fixed point");
+        assert_eq!(
+            print(&again, &options),
+            converted,
+            "{dialect:?} print is not a fixed point"
+        );
         assert_eq!(again.dialect(), dialect);
     }
 });

@@ -23,10 +23,9 @@ fn without_paths(mut request: Value) -> Value {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(selection) = anekit_runtime::select_backend(
-        "cpu",
-        &anekit_runtime::BackendConfig::default(),
-    ) else {
+    let Ok(selection) =
+        anekit_runtime::select_backend("cpu", &anekit_runtime::BackendConfig::default())
+    else {
         return;
     };
     let server = anekit_runtime::server::Server::new(selection, Default::default());
