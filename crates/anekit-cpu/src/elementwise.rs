@@ -1,7 +1,7 @@
 //! Elementwise ops: binary arithmetic with NumPy broadcasting, comparisons and logical ops
 //! (giving `Tensor<bool>` masks, as MIL's `bool` dtype), `select`, and unary math.
 
-use crate::par::{PAR_MIN_ELEMS, Sink, build, simd};
+use crate::par::{PAR_MIN_ELEMS, Sink, build, build_rows, simd};
 use crate::tensor::{broadcast_shapes, broadcast_strides, coalesce, num_elements};
 use crate::{Result, Tensor, TensorView};
 
@@ -81,22 +81,18 @@ where
         let row = cshape[last].max(1);
         let (ix, iy) = (sx[last], sy[last]);
         let outer = &cshape[..last];
-        // Rows per parallel task: enough that each task does ≥ ~8k elements.
-        let rows_per = (8192 / row).max(1);
-        let rows = n / row;
-        build(n, rows_per * row, 4, |ci, sink| {
-            for r in ci * rows_per..((ci + 1) * rows_per).min(rows) {
-                // Offsets of this row's first element in x and y.
-                let mut rem = r;
-                let (mut ox, mut oy) = (0usize, 0usize);
-                for d in (0..outer.len()).rev() {
-                    let i = rem % outer[d];
-                    rem /= outer[d];
-                    ox += i * sx[d];
-                    oy += i * sy[d];
-                }
-                binary_row(sink, xd, yd, (ox, ix), (oy, iy), row, f);
+        build_rows(n, row, 4, |r, sink| {
+            // Offsets of this row's first element in x and y.
+            let mut rem = r;
+            let (mut ox, mut oy) = (0usize, 0usize);
+            for d in (0..outer.len()).rev() {
+                let i = rem % outer[d];
+                rem /= outer[d];
+                ox += i * sx[d];
+                oy += i * sy[d];
             }
+            binary_row(sink, xd, yd, (ox, ix), (oy, iy), row, f);
+            true
         })
     };
     Ok(Tensor::from_parts(shape, out))

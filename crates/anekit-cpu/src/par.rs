@@ -182,6 +182,28 @@ pub(crate) fn build<T: Copy + Default + Send>(
     v
 }
 
+/// A `Vec` of `n` elements made of `n / row` rows of `row` elements, produced by `f(r, sink)`
+/// appending row `r`; rows are grouped into parallel tasks of at least ~8k elements ([`build`]
+/// with whole rows per chunk). `f` returns false to end its task early: the task's remaining
+/// rows are then `T::default()`, as anything a [`Sink`] leaves unwritten.
+pub(crate) fn build_rows<T: Copy + Default + Send>(
+    n: usize,
+    row: usize,
+    cost_per_elem: usize,
+    f: impl Fn(usize, &mut Sink<'_, T>) -> bool + Sync + Send,
+) -> Vec<T> {
+    let row = row.max(1);
+    let rows = n / row;
+    let rows_per = (8192 / row).max(1);
+    build(n, rows_per * row, cost_per_elem, |ci, sink| {
+        for r in ci * rows_per..((ci + 1) * rows_per).min(rows) {
+            if !f(r, sink) {
+                return;
+            }
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,6 +229,22 @@ mod tests {
             }
         });
         assert_eq!(v, [9, 9, 9, 9, 5, 6, 0, 0, 9, 9]);
+    }
+
+    #[test]
+    fn build_rows_runs_every_row_once_and_defaults_after_a_stop() {
+        // 5000 rows of 3 (two tasks of 2730 rows): row r holds r, r, r.
+        let v = build_rows(15_000, 3, 4, |r, sink| {
+            sink.extend(std::iter::repeat_n(r as u32, 3));
+            true
+        });
+        assert_eq!(v, (0..15_000u32).map(|i| i / 3).collect::<Vec<_>>());
+        // Row 1 is written and then stops its task: rows 2 and 3 are defaults.
+        let v = build_rows(12, 3, 1, |r, sink| {
+            sink.extend_from_slice(&[7u8; 3]);
+            r < 1
+        });
+        assert_eq!(v, [7, 7, 7, 7, 7, 7, 0, 0, 0, 0, 0, 0]);
     }
 
     #[test]

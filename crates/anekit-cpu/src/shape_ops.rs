@@ -5,7 +5,7 @@
 //! Most of them are "output index → source index per dimension" maps; `gather_grid` walks
 //! such a per-dimension map once, so slice, tile, pad and nearest upsampling share one loop.
 
-use crate::par::{build, simd};
+use crate::par::{build_rows, simd};
 use crate::tensor::{contiguous_strides, normalize_axis, num_elements};
 use crate::{KernelError, Result, Tensor, TensorView};
 use rayon::prelude::*;
@@ -49,42 +49,35 @@ fn gather_grid<T: Element>(
             .then_some(k0),
         _ => None,
     };
-    let rows = n / row;
-    let rows_per = (8192 / row).max(1);
-    let out = build(n, rows_per * row, 1, |ci, sink| {
-        for r in ci * rows_per..((ci + 1) * rows_per).min(rows) {
-            let mut rem = r;
-            let mut base = Some(0usize);
-            for m in outer.iter().rev() {
-                let i = rem % m.len();
-                rem /= m.len();
-                base = base.zip(m[i]).map(|(b, o)| b + o);
+    let out = build_rows(n, row, 1, |r, sink| {
+        let mut rem = r;
+        let mut base = Some(0usize);
+        for m in outer.iter().rev() {
+            let i = rem % m.len();
+            rem /= m.len();
+            base = base.zip(m[i]).map(|(b, o)| b + o);
+        }
+        match (base, run) {
+            (None, _) => {
+                sink.extend(std::iter::repeat_n(fill, row));
+                true
             }
-            let written = match (base, run) {
-                (None, _) => {
-                    sink.extend(std::iter::repeat_n(fill, row));
-                    true
-                }
-                (Some(b), Some(k0)) => match src.get(b + k0..b + k0 + row) {
-                    Some(xs) => {
-                        simd(
-                            #[inline(always)]
-                            || sink.extend_from_slice(xs),
-                        );
-                        true
-                    }
-                    None => false,
-                },
-                (Some(b), None) => {
-                    sink.extend(
-                        last.iter()
-                            .map(|o| o.and_then(|o| src.get(b + o).copied()).unwrap_or(fill)),
+            (Some(b), Some(k0)) => match src.get(b + k0..b + k0 + row) {
+                Some(xs) => {
+                    simd(
+                        #[inline(always)]
+                        || sink.extend_from_slice(xs),
                     );
                     true
                 }
-            };
-            if !written {
-                return;
+                None => false,
+            },
+            (Some(b), None) => {
+                sink.extend(
+                    last.iter()
+                        .map(|o| o.and_then(|o| src.get(b + o).copied()).unwrap_or(fill)),
+                );
+                true
             }
         }
     });

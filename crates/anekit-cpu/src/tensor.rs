@@ -330,29 +330,25 @@ pub(crate) fn strided_copy<T: Copy + Default + Send + Sync>(
     let last = cshape.len() - 1;
     let (row, step) = (cshape[last].max(1), cstr[last]);
     let outer = &cshape[..last];
-    let rows = n / row;
-    let rows_per = (8192 / row).max(1);
-    crate::par::build(n, rows_per * row, 1, |ci, sink| {
-        let end = ((ci + 1) * rows_per).min(rows);
-        for r in ci * rows_per..end {
-            let mut rem = r;
-            let mut base = 0usize;
-            for d in (0..outer.len()).rev() {
-                base += (rem % outer[d]) * cstr[d];
-                rem /= outer[d];
-            }
-            let Some(xs) = src.get(base..base + (row - 1) * step + 1) else {
-                return;
-            };
-            crate::par::simd(
-                #[inline(always)]
-                || match step {
-                    1 => sink.extend_from_slice(xs),
-                    0 => sink.extend(std::iter::repeat_n(xs[0], row)),
-                    _ => sink.extend(xs.iter().step_by(step).copied()),
-                },
-            );
+    crate::par::build_rows(n, row, 1, |r, sink| {
+        let mut rem = r;
+        let mut base = 0usize;
+        for d in (0..outer.len()).rev() {
+            base += (rem % outer[d]) * cstr[d];
+            rem /= outer[d];
         }
+        let Some(xs) = src.get(base..base + (row - 1) * step + 1) else {
+            return false;
+        };
+        crate::par::simd(
+            #[inline(always)]
+            || match step {
+                1 => sink.extend_from_slice(xs),
+                0 => sink.extend(std::iter::repeat_n(xs[0], row)),
+                _ => sink.extend(xs.iter().step_by(step).copied()),
+            },
+        );
+        true
     })
 }
 
