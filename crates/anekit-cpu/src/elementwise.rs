@@ -27,7 +27,7 @@ pub(crate) fn map<A: Copy + Sync, O: Copy + Default + Send>(
 /// Fast paths for equal shapes and scalar operands; otherwise dimensions are coalesced and
 /// each output row is produced from two reads with the row's strides: contiguous rows, rows
 /// against one broadcast value (stride 0; per-channel vectors) and general strides each have
-/// their own loop. Every loop is compiled for AVX-512 too ([`simd`]), where the CPU has it.
+/// their own loop. Every loop is compiled for AVX-512 too (`par::simd`), where the CPU has it.
 pub fn broadcast_binary<A, B, O>(
     op: &'static str,
     x: TensorView<'_, A>,

@@ -225,8 +225,12 @@ struct Transformed {
 /// Scratch buffers of one thread.
 #[derive(Default)]
 struct Scratch {
+    /// Transformed input tiles, `[36][C][vps]` ([`Layout`]).
     v: Vec<f32>,
+    /// The 36 products, `[36][Cout][ntp]`.
     m: Vec<f32>,
+    /// Stage buffer: the x-transformed input rows (input side), then the 4×4 output tiles
+    /// (output side).
     cols: Vec<f32>,
     /// One output row, interleaved from the tiles.
     row: Vec<f32>,
@@ -676,7 +680,7 @@ fn output_block_impl(g: &Geo, ty0: usize, ty1: usize, s: &mut Scratch, dst: &mut
 }
 
 /// `row[4k + l] = ys[l][k]` for the `row.len() / 4` whole output quads of one row: the
-/// scatter of the output transform (the inverse of [`deinterleave6`]). LLVM kept it scalar and
+/// scatter of the output transform (the inverse of [`x_stage`]'s gather). LLVM kept it scalar and
 /// it was ~45 % of the output transform; the AVX-512 version interleaves 16 tiles per step.
 #[inline(always)]
 fn interleave4(ys: [&[f32]; 4], bias: f32, row: &mut [f32]) {
