@@ -954,11 +954,11 @@ fn copies_inputs_of(ctx: &OpCtx<'_>, dtype: DType) -> bool {
             .all(|a| matches!(a, Arg::Value(id) if same(id))),
         _ => false,
     };
-    let data: Vec<&Arg> = ["x", "values"]
+    let mut data = ["x", "values"]
         .iter()
         .filter_map(|name| ctx.op.input(name))
-        .collect();
-    !data.is_empty() && data.into_iter().all(declared)
+        .peekable();
+    data.peek().is_some() && data.all(declared)
 }
 
 fn check_shape(
