@@ -202,6 +202,83 @@ fn json_report_has_the_documented_fields() {
     );
     assert!(tmin > 0.0 && tmin <= median, "{tmin} {median}");
     assert!(t["prepare_ms"].as_f64().unwrap() >= 0.0);
+    assert!(v.get("profile").is_none(), "no --profile, no profile");
+}
+
+/// `--profile` times each op that runs: the CNN example's nine non-const ops, in program
+/// order, grouped by kind; the human report names the slowest.
+#[test]
+fn profile_times_every_op_that_runs() {
+    let o = ane()
+        .args([
+            "run",
+            "examples/cnn",
+            "--repeat",
+            "4",
+            "--profile",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let p = &v["profile"];
+    assert_eq!(p["evaluations"], 4);
+    let ops: Vec<&str> = p["ops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["kind"].as_str().unwrap())
+        .collect();
+    let src = std::fs::read_to_string(root().join("examples/cnn/model.mil")).unwrap();
+    let want: Vec<&str> = src
+        .lines()
+        .filter_map(|l| l.split_once(" = ").map(|(_, rhs)| rhs))
+        .filter_map(|rhs| rhs.split_once('(').map(|(kind, _)| kind))
+        .filter(|kind| {
+            *kind != "const" && kind.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
+        .collect();
+    assert_eq!(ops, want);
+    assert_eq!(
+        ops,
+        [
+            "conv", "relu", "max_pool", "conv", "relu", "avg_pool", "reshape", "linear", "softmax"
+        ]
+    );
+    let first = &p["ops"][0];
+    assert_eq!(first["shape"], serde_json::json!([1, 16, 32, 32]));
+    let total = p["ops_total_ms"].as_f64().unwrap();
+    let kind_sum: f64 = p["kinds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["ms"].as_f64().unwrap())
+        .sum();
+    assert!(
+        total > 0.0 && (kind_sum - total).abs() < 1e-9,
+        "{kind_sum} {total}"
+    );
+    let conv = p["kinds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kind"] == "conv")
+        .unwrap();
+    assert_eq!(conv["count"], 2);
+
+    let o = ane()
+        .args(["run", "examples/cnn", "--profile"])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let stdout = String::from_utf8(o.stdout).unwrap();
+    assert!(stdout.contains("profile: ops sum to"), "{stdout}");
+    assert!(stdout.contains("(medians of 1 evaluation)"), "{stdout}");
+    assert!(
+        stdout.contains("slowest ops (9 of 9; --json lists all):"),
+        "{stdout}"
+    );
 }
 
 #[test]

@@ -10,6 +10,11 @@
 //! `cpu_time_probe --median gemm|conv REPS` instead prints, as JSON, the median wall time of
 //! REPS runs after 3 warm-ups and the mean CPU time per run: the statistic
 //! `benches/onnx/compare.py` takes for onnxruntime, so both sides are measured alike.
+//!
+//! `cpu_time_probe --fma-peak [THREADS]` measures the machine's f32 FMA ceiling instead of
+//! deriving it from a nominal clock: each thread runs independent 512-bit FMA chains on
+//! registers only (no memory traffic), and the JSON line gives GFLOP/s per thread and in total.
+//! Every GFLOP/s figure in docs/performance.md is relative to this number.
 
 use anekit_cpu::attention::scaled_dot_product_attention;
 use anekit_cpu::conv::{Conv2dParams, conv2d};
@@ -114,8 +119,83 @@ fn median(kernel: &str, reps: usize, mut f: impl FnMut()) {
     println!(r#"{{"kernel":"{kernel}","reps":{n},"median_s":{med},"cpu_s":{cpu}}}"#);
 }
 
+/// FMAs per thread per timed round: 16 chains (two ports × four cycles of latency, doubled) of
+/// 16 lanes, `ROUND` times.
+const FMA_CHAINS: usize = 16;
+
+/// Runs `rounds` × 16 × 16 fused multiply-adds on registers and returns a value depending on
+/// all of them (so the optimiser keeps every one).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+#[allow(unsafe_code)]
+fn fma_chains_avx512(rounds: u64) -> f32 {
+    use std::arch::x86_64::{
+        __m512, _mm512_add_ps, _mm512_fmadd_ps, _mm512_reduce_add_ps, _mm512_set1_ps,
+    };
+    // a·x + b with a just below 1 and b small keeps every chain finite and normal.
+    let a = _mm512_set1_ps(0.999_999);
+    let b = _mm512_set1_ps(1e-7);
+    let mut acc: [__m512; FMA_CHAINS] =
+        std::array::from_fn(|i| _mm512_set1_ps(std::hint::black_box(i as f32)));
+    for _ in 0..rounds {
+        for v in &mut acc {
+            *v = _mm512_fmadd_ps(*v, a, b);
+        }
+    }
+    let sum = acc
+        .iter()
+        .fold(_mm512_set1_ps(0.0), |s, v| _mm512_add_ps(s, *v));
+    _mm512_reduce_add_ps(sum)
+}
+
+/// `--fma-peak [THREADS]`: f32 FMA throughput of THREADS threads (default: rayon's), each
+/// running register-only AVX-512 FMA chains for about half a second.
+#[allow(unsafe_code)]
+fn fma_peak(threads: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        const ROUNDS: u64 = 160_000_000;
+        let flop_per_thread = ROUNDS as f64 * (FMA_CHAINS * 16 * 2) as f64;
+        let t0 = Instant::now();
+        let per_thread: Vec<f64> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..threads)
+                .map(|_| {
+                    s.spawn(|| {
+                        let t = Instant::now();
+                        // SAFETY: AVX-512F was detected at run time just above.
+                        std::hint::black_box(unsafe { fma_chains_avx512(ROUNDS) });
+                        t.elapsed().as_secs_f64()
+                    })
+                })
+                .collect();
+            handles.into_iter().filter_map(|h| h.join().ok()).collect()
+        });
+        let wall = t0.elapsed().as_secs_f64();
+        let each: Vec<String> = per_thread
+            .iter()
+            .map(|t| format!("{:.1}", flop_per_thread / t / 1e9))
+            .collect();
+        println!(
+            r#"{{"fma_peak_gflops":{:.1},"threads":{threads},"per_thread_gflops":[{}],"wall_s":{wall:.3}}}"#,
+            flop_per_thread * threads as f64 / wall / 1e9,
+            each.join(",")
+        );
+        return;
+    }
+    eprintln!("error: --fma-peak needs an x86-64 CPU with AVX-512F");
+    std::process::exit(2);
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--fma-peak") {
+        let threads = args
+            .get(2)
+            .and_then(|t| t.parse().ok())
+            .unwrap_or_else(rayon::current_num_threads);
+        fma_peak(threads.max(1));
+        return;
+    }
     let (gemm, conv) = kernels();
     if args.get(1).map(String::as_str) == Some("--median") {
         let reps = args.get(3).and_then(|r| r.parse().ok()).unwrap_or(20);

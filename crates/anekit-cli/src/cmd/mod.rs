@@ -18,5 +18,6 @@ pub mod opt;
 pub mod pbze;
 pub mod probe;
 pub mod run;
+pub mod run_profile;
 pub mod serve;
 pub mod toolchain;

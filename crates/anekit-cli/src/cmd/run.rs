@@ -2,11 +2,12 @@
 //! an Espresso net, lowered to MIL by `anekit_espresso::lower`) on a backend — today the CPU reference executor (`anekit_cpu::exec`) — with inputs from
 //! `.npy` files or seeded random values, print per-output statistics and the time per
 //! evaluation, and optionally write every output as `<out>/<name>.npy`. See docs/run.md.
+use super::run_profile::ProfileReport;
 use crate::{CmdResult, Ctx};
 use anekit_core::npy::{read_npy, write_npy};
 use anekit_core::{DType, TensorData};
 use anekit_cpu::Numerics;
-use anekit_cpu::exec::{ExecError, ExecOptions, Executor, IoSpec, NamedTensor};
+use anekit_cpu::exec::{ExecError, ExecOptions, Executor, IoSpec, NamedTensor, Profile};
 use anekit_ir::weights::Weights;
 use anekit_ir::{Diagnostic, Program, Severity};
 use anekit_mil::LineIndex;
@@ -61,6 +62,10 @@ pub struct RunArgs {
     /// activations); `exact`: f32 throughout.
     #[arg(long, value_enum, default_value_t = NumericsArg::Ane)]
     pub numerics: NumericsArg,
+    /// Time every op of every evaluation (cpu backend only) and report where the time goes:
+    /// per op kind and the slowest ops, medians over the --repeat evaluations.
+    #[arg(long)]
+    pub profile: bool,
     #[command(flatten)]
     pub device: super::serve::DeviceArgs,
 }
@@ -162,6 +167,9 @@ struct RunReport {
     inputs: Vec<InputReport>,
     outputs: Vec<OutputReport>,
     timing: Timing,
+    /// `--profile`: per-op times.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    profile: Option<ProfileReport>,
 }
 
 /// A loaded model: its IR and the `@model_path` folder its BLOBFILEs are relative to.
@@ -202,18 +210,23 @@ impl Engine {
 
     /// One evaluation. `Ok(Err(e))`: the device backend failed (the caller may move the run
     /// to the CPU); `Err`: a failure to report.
+    /// With `profile`, the CPU executor also records each op's time (device backends are
+    /// never chosen with `--profile`).
     fn evaluate(
         &mut self,
         model: &str,
         inputs: &[NamedTensor],
         outputs: &mut Vec<NamedTensor>,
         reading_weights: bool,
+        profile: Option<&mut Profile>,
     ) -> miette::Result<Result<(), anekit_runtime::RuntimeError>> {
         match self {
             Engine::Cpu(exec) => {
-                *outputs = exec
-                    .run(inputs)
-                    .map_err(|e| exec_error(model, e, reading_weights))?;
+                let result = match profile {
+                    Some(p) => exec.run_profiled(inputs, &mut exec.new_states(), p),
+                    None => exec.run(inputs),
+                };
+                *outputs = result.map_err(|e| exec_error(model, e, reading_weights))?;
                 Ok(Ok(()))
             }
             Engine::Runtime(m) => Ok(m.evaluate_into(inputs, outputs)),
@@ -241,36 +254,37 @@ fn choose_backend(
     Ok((Some(selection), reason))
 }
 
-/// Random weights exist only in the CPU executor (the device backends compile real weight
-/// files). Under `auto` a device selection gives way to the CPU with this reason; an explicitly
-/// chosen device backend is an error. `Ok(None)`: keep the selection.
-fn random_weights_on_cpu(
+/// Options that exist only on the CPU executor (`--random-weights`: the device backends
+/// compile real weight files; `--profile`: it times the executor's ops). Under `auto` a device
+/// selection gives way to the CPU with this reason; an explicitly chosen device backend is an
+/// error. `Ok(None)`: keep the selection.
+fn cpu_only_option(
     backend: Backend,
     device_selected: bool,
-    random_weights: bool,
+    option: Option<&str>,
 ) -> miette::Result<Option<String>> {
-    if !(device_selected && random_weights) {
+    let Some(option) = option.filter(|_| device_selected) else {
         return Ok(None);
-    }
+    };
     match backend {
-        Backend::Auto => Ok(Some(
-            "auto: --random-weights runs on the cpu backend only".to_owned(),
-        )),
+        Backend::Auto => Ok(Some(format!("auto: {option} runs on the cpu backend only"))),
         _ => Err(miette!(
-            "--random-weights runs on the cpu backend only; use --backend cpu or auto"
+            "{option} runs on the cpu backend only; use --backend cpu or auto"
         )),
     }
 }
 
 pub fn run(args: RunArgs, ctx: &Ctx) -> CmdResult {
     let (mut selection, mut backend_reason) = choose_backend(args.backend)?;
-    if let Some(reason) = random_weights_on_cpu(
-        args.backend,
-        selection.is_some(),
-        args.random_weights.is_some(),
-    )? {
-        selection = None;
-        backend_reason = Some(reason);
+    let cpu_only = [
+        args.random_weights.map(|_| "--random-weights"),
+        args.profile.then_some("--profile"),
+    ];
+    for option in cpu_only {
+        if let Some(reason) = cpu_only_option(args.backend, selection.is_some(), option)? {
+            selection = None;
+            backend_reason = Some(reason);
+        }
     }
     let loaded = load_model(&args.model, args.weights.as_deref())?;
     let dims = parse_dims(&args.dims)?;
@@ -370,9 +384,16 @@ pub fn run(args: RunArgs, ctx: &Ctx) -> CmdResult {
     let bar = progress_bar(ctx, repeat);
     let mut times = Vec::with_capacity(repeat as usize);
     let mut outputs = Vec::new();
+    let mut profile = args.profile.then(Profile::default);
     while times.len() < repeat as usize {
         let t = Instant::now();
-        if let Err(e) = engine.evaluate(&model, &inputs, &mut outputs, reading_weights)? {
+        if let Err(e) = engine.evaluate(
+            &model,
+            &inputs,
+            &mut outputs,
+            reading_weights,
+            profile.as_mut(),
+        )? {
             let spare = spare_program.take().filter(|_| e.is_device_failure());
             let (Some(program), Some(sel)) = (spare, &selection) else {
                 return Err(miette!("{model}: {e}"));
@@ -438,6 +459,7 @@ pub fn run(args: RunArgs, ctx: &Ctx) -> CmdResult {
         inputs: input_reports,
         outputs: output_reports,
         timing: timing(&times, repeat, prepare),
+        profile: profile.map(|p| ProfileReport::new(&p)),
     };
     ctx.emit(&report, || human(&report))
 }
@@ -446,23 +468,26 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-fn timing(times: &[Duration], repeat: u32, prepare: Duration) -> Timing {
+/// The middle element, or the mean of the two middle ones; zero for none.
+pub(super) fn median(times: &[Duration]) -> Duration {
     let mut sorted = times.to_vec();
     sorted.sort_unstable();
-    // Median: the middle element, or the mean of the two middle ones.
     let n = sorted.len();
-    let median = match (sorted.get(n / 2), n % 2) {
+    match (sorted.get(n / 2), n % 2) {
         (Some(&hi), 0) => {
             let lo = sorted.get(n / 2 - 1).copied().unwrap_or(hi);
             (lo + hi) / 2
         }
         (Some(&mid), _) => mid,
         (None, _) => Duration::ZERO,
-    };
+    }
+}
+
+fn timing(times: &[Duration], repeat: u32, prepare: Duration) -> Timing {
     Timing {
         repeat,
-        median_ms: ms(median),
-        min_ms: sorted.first().copied().map_or(0.0, ms),
+        median_ms: ms(median(times)),
+        min_ms: times.iter().min().copied().map_or(0.0, ms),
         prepare_ms: ms(prepare),
     }
 }
@@ -1103,6 +1128,9 @@ fn human(r: &RunReport) -> String {
             t.median_ms, t.prepare_ms
         );
     }
+    if let Some(p) = &r.profile {
+        s.push_str(&p.human());
+    }
     s
 }
 
@@ -1111,32 +1139,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn random_weights_move_auto_to_the_cpu_and_refuse_an_explicit_device() {
-        // A device backend was selected (as on a Mac where the ANE loads).
-        assert_eq!(
-            random_weights_on_cpu(Backend::Auto, true, true).unwrap(),
-            Some("auto: --random-weights runs on the cpu backend only".to_owned())
-        );
-        for explicit in [Backend::Ane, Backend::Coreml] {
-            let e = random_weights_on_cpu(explicit, true, true).unwrap_err();
+    fn cpu_only_options_move_auto_to_the_cpu_and_refuse_an_explicit_device() {
+        for option in ["--random-weights", "--profile"] {
+            // A device backend was selected (as on a Mac where the ANE loads).
             assert_eq!(
-                e.to_string(),
-                "--random-weights runs on the cpu backend only; use --backend cpu or auto"
+                cpu_only_option(Backend::Auto, true, Some(option)).unwrap(),
+                Some(format!("auto: {option} runs on the cpu backend only"))
+            );
+            for explicit in [Backend::Ane, Backend::Coreml] {
+                let e = cpu_only_option(explicit, true, Some(option)).unwrap_err();
+                assert_eq!(
+                    e.to_string(),
+                    format!("{option} runs on the cpu backend only; use --backend cpu or auto")
+                );
+            }
+            // Nothing to change: no device selected.
+            assert_eq!(
+                cpu_only_option(Backend::Auto, false, Some(option)).unwrap(),
+                None
+            );
+            assert_eq!(
+                cpu_only_option(Backend::Cpu, false, Some(option)).unwrap(),
+                None
             );
         }
-        // Nothing to change: no device selected, or real weights.
-        assert_eq!(
-            random_weights_on_cpu(Backend::Auto, false, true).unwrap(),
-            None
-        );
-        assert_eq!(
-            random_weights_on_cpu(Backend::Ane, true, false).unwrap(),
-            None
-        );
-        assert_eq!(
-            random_weights_on_cpu(Backend::Cpu, false, true).unwrap(),
-            None
-        );
+        // The option not given.
+        assert_eq!(cpu_only_option(Backend::Ane, true, None).unwrap(), None);
     }
 
     fn spec(name: &str, dtype: DType, shape: &[Option<usize>]) -> IoSpec {
@@ -1252,11 +1280,11 @@ mod tests {
         let (inputs, _) = gather_inputs(&direct.inputs(), &["image=random:3".into()]).unwrap();
         let (mut a, mut b) = (Vec::new(), Vec::new());
         direct
-            .evaluate("cnn", &inputs, &mut a, true)
+            .evaluate("cnn", &inputs, &mut a, true, None)
             .unwrap()
             .unwrap();
         runtime
-            .evaluate("cnn", &inputs, &mut b, true)
+            .evaluate("cnn", &inputs, &mut b, true, None)
             .unwrap()
             .unwrap();
         assert_eq!(a.len(), 1);

@@ -29,6 +29,7 @@ use anekit_ir::types::{Dim, TensorType, Type};
 use anekit_ir::weights::Weights;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
 use crate::Numerics;
 use ctx::OpCtx;
@@ -123,6 +124,32 @@ pub enum ExecError {
         elements: u128,
         limit: u64,
     },
+}
+
+/// Wall time per op over one or more evaluations ([`Executor::run_profiled`]), in plan order
+/// (the order ops run; `const` ops resolved at preparation are not in it).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Profile {
+    /// One entry per op that runs, filled on the first profiled evaluation.
+    pub ops: Vec<OpProfile>,
+    /// Number of evaluations recorded.
+    pub evaluations: usize,
+}
+
+/// One op's times, one sample per profiled evaluation.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OpProfile {
+    /// The op kind (`conv`, `softmax`, ...).
+    pub kind: String,
+    /// The name of its first result.
+    pub result: String,
+    /// The shape of its first result (from the first evaluation).
+    pub shape: Vec<usize>,
+    /// The kernel: the op's computation into f32 (or its integer/bool storage).
+    pub compute: Vec<Duration>,
+    /// Bringing the result to its declared dtype (fp16 rounding under `ane` numerics, storage
+    /// conversion) and checking its shape.
+    pub finish: Vec<Duration>,
 }
 
 /// The values of a function's `state<...>` inputs, carried across evaluations (KV caches).
@@ -534,11 +561,52 @@ impl Executor {
         inputs: &[NamedTensor],
         states: &mut States,
     ) -> Result<Vec<NamedTensor>, ExecError> {
+        self.evaluate(inputs, states, None)
+    }
+
+    /// [`Executor::run_with_states`], also adding each op's wall time to `profile` (a
+    /// profile may collect many evaluations of the same executor; its `ops` are in plan
+    /// order). Timing costs two clock reads per op.
+    pub fn run_profiled(
+        &self,
+        inputs: &[NamedTensor],
+        states: &mut States,
+        profile: &mut Profile,
+    ) -> Result<Vec<NamedTensor>, ExecError> {
+        let f = self.function();
+        if profile.ops.len() != self.plan.len() {
+            profile.evaluations = 0;
+            profile.ops = self
+                .plan
+                .iter()
+                .map(|&oi| {
+                    let op = &f.ops[oi];
+                    OpProfile {
+                        kind: op.kind.clone(),
+                        result: value_name(f, op.results.first()),
+                        ..OpProfile::default()
+                    }
+                })
+                .collect();
+        }
+        let out = self.evaluate(inputs, states, Some(&mut profile.ops))?;
+        profile.evaluations += 1;
+        Ok(out)
+    }
+
+    fn evaluate(
+        &self,
+        inputs: &[NamedTensor],
+        states: &mut States,
+        mut profile: Option<&mut [OpProfile]>,
+    ) -> Result<Vec<NamedTensor>, ExecError> {
         let f = self.function();
         let mut table: Vec<Option<Val>> = vec![None; f.values.len()];
         self.bind_inputs(f, inputs, states, &mut table)?;
         for (pi, &oi) in self.plan.iter().enumerate() {
             let op = &f.ops[oi];
+            let started = profile.is_some().then(Instant::now);
+            let mut computed = Duration::ZERO;
             let results = {
                 let ctx = OpCtx {
                     op,
@@ -607,6 +675,9 @@ impl Executor {
                         e => e,
                     })?,
                 };
+                if let Some(t) = started {
+                    computed = t.elapsed();
+                }
                 if op.kind == "write_state" || op.kind == "coreml_update_state" {
                     raw
                 } else {
@@ -633,6 +704,17 @@ impl Executor {
                         .collect::<Result<Vec<_>, _>>()?
                 }
             };
+            if let (Some(t), Some(entry)) =
+                (started, profile.as_deref_mut().and_then(|p| p.get_mut(pi)))
+            {
+                entry.finish.push(t.elapsed().saturating_sub(computed));
+                entry.compute.push(computed);
+                if entry.shape.is_empty()
+                    && let Some(first) = results.first()
+                {
+                    entry.shape = first.shape().to_vec();
+                }
+            }
             for (r, v) in op.results.iter().zip(results) {
                 table[r.0 as usize] = Some(v);
             }
