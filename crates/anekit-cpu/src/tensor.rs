@@ -329,6 +329,13 @@ pub(crate) fn strided_copy<T: Copy + Default + Send + Sync>(
     let cstr = &cstr[0];
     let last = cshape.len() - 1;
     let (row, step) = (cshape[last].max(1), cstr[last]);
+    if last >= 1
+        && cstr[last - 1] == 1
+        && step > 1
+        && let Some(out) = transpose_blocks(src, &cshape, cstr)
+    {
+        return out;
+    }
     let outer = &cshape[..last];
     crate::par::build_rows(n, row, 1, |r, sink| {
         let mut rem = r;
@@ -350,6 +357,102 @@ pub(crate) fn strided_copy<T: Copy + Default + Send + Sync>(
         );
         true
     })
+}
+
+/// Side of the square blocks of [`transpose_blocks`].
+const BLOCK: usize = 16;
+
+/// [`strided_copy`] of a batch of transposes: coalesced `shape` `[..., A, C]` whose `A` axis
+/// is contiguous in `src` (stride 1) and whose `C` axis is not, so output row `a` is gathered
+/// from `C` input rows. Row by row, at the power-of-two strides attention's heads have (256
+/// or 64 floats), those `C` cache lines fall into a few L1 sets and every read missed: ~2 ns
+/// per element, 0.7 ms for the transformer block's four transposes. Here 16 output rows are
+/// built at a time in 16 × 16 blocks, whose 16 input lines stay in L1 (~4× faster on the
+/// block's `[12, 64, 256]` transposes). `None` if `src` is too short for the strides.
+fn transpose_blocks<T: Copy + Default + Send + Sync>(
+    src: &[T],
+    shape: &[usize],
+    strides: &[usize],
+) -> Option<Vec<T>> {
+    let last = shape.len() - 1;
+    let (a_len, c_len, c_step) = (shape[last - 1], shape[last], strides[last]);
+    let outer = &shape[..last - 1];
+    // The highest element any output reads must be inside `src`.
+    let reach = shape
+        .iter()
+        .zip(strides)
+        .try_fold(0usize, |acc, (&d, &st)| {
+            acc.checked_add(d.checked_sub(1)?.checked_mul(st)?)
+        })?;
+    if reach >= src.len() || a_len < BLOCK || c_len < BLOCK {
+        return None;
+    }
+    let n = shape.iter().product();
+    // Rows per task: a whole matrix, or a power-of-two multiple of 16 that divides it
+    // (tasks of up to ~16 K elements).
+    let rows_per = if a_len % BLOCK == 0 {
+        let mut r = BLOCK;
+        while a_len % (2 * r) == 0 && 2 * r * c_len <= 1 << 14 {
+            r *= 2;
+        }
+        r
+    } else {
+        a_len
+    };
+    Some(crate::par::build(n, rows_per * c_len, 1, |ci, sink| {
+        let r0 = ci * rows_per;
+        let (mut rem, first) = (r0 / a_len, r0 % a_len);
+        let mut base = 0usize;
+        for d in (0..outer.len()).rev() {
+            base += (rem % outer[d]) * strides[d];
+            rem /= outer[d];
+        }
+        let end = (first + rows_per).min(a_len);
+        // 16 output rows, filled block by block, then appended.
+        let mut rows = vec![T::default(); BLOCK * c_len];
+        for a0 in (first..end).step_by(BLOCK) {
+            let na = BLOCK.min(end - a0);
+            for c0 in (0..c_len).step_by(BLOCK) {
+                let nc = BLOCK.min(c_len - c0);
+                if (na, nc) == (BLOCK, BLOCK)
+                    && let Some(block) = input_block(src, base + a0 + c0 * c_step, c_step)
+                {
+                    // Whole blocks as fixed-size arrays: no bounds checks, no stride
+                    // arithmetic per element (the general loop below is ~3× slower).
+                    for (i, row) in rows.chunks_exact_mut(c_len).enumerate() {
+                        if let Ok(dst) = <&mut [T; BLOCK]>::try_from(&mut row[c0..c0 + BLOCK]) {
+                            for (d, line) in dst.iter_mut().zip(&block) {
+                                *d = line[i];
+                            }
+                        }
+                    }
+                    continue;
+                }
+                for i in 0..na {
+                    let dst = &mut rows[i * c_len + c0..][..nc];
+                    // Inside `src`: base + a + c·c_step ≤ reach for a < a_len, c < c_len.
+                    let column = src[base + a0 + i + c0 * c_step..].iter().step_by(c_step);
+                    for (d, s) in dst.iter_mut().zip(column) {
+                        *d = *s;
+                    }
+                }
+            }
+            for i in 0..na {
+                sink.extend_from_slice(&rows[i * c_len..(i + 1) * c_len]);
+            }
+        }
+    }))
+}
+
+/// The 16 runs of 16 elements at `at + j·step` (j < 16) of `src`, or `None` past its end.
+#[inline(always)]
+fn input_block<T>(src: &[T], at: usize, step: usize) -> Option<[&[T; BLOCK]; BLOCK]> {
+    let mut block: [&[T; BLOCK]; BLOCK] = [src.get(at..at + BLOCK)?.try_into().ok()?; BLOCK];
+    for (j, line) in block.iter_mut().enumerate().skip(1) {
+        let from = at + j * step;
+        *line = src.get(from..from + BLOCK)?.try_into().ok()?;
+    }
+    Some(block)
 }
 
 /// Merge adjacent dimensions that every stride set walks contiguously, so broadcast loops run

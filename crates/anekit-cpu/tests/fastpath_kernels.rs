@@ -396,6 +396,17 @@ fn transpose_matches_index_arithmetic() {
         (&[300, 70], &[1, 0]),
         (&[0, 4], &[1, 0]),
         (&[5], &[0]),
+        // The 16 × 16 block path: a partial last column block (20 = 16 + 4), a row count that
+        // is not a multiple of 16 (whole matrices per task), tasks of several blocks of rows,
+        // outer dims, and permutations that mix them.
+        (&[2, 20, 32], &[0, 2, 1]),
+        (&[3, 40, 17], &[0, 2, 1]),
+        (&[1, 64, 128], &[0, 2, 1]),
+        (&[2, 3, 48, 32], &[0, 1, 3, 2]),
+        (&[4, 32, 2, 48], &[2, 0, 3, 1]),
+        (&[4, 32, 2, 48], &[3, 2, 0, 1]),
+        (&[16, 16], &[1, 0]),
+        (&[17, 15], &[1, 0]),
     ];
     for (k, &(shape, perm)) in cases.iter().enumerate() {
         let x = tensor(shape, 70 + k as u64, 11);
@@ -409,10 +420,16 @@ fn transpose_matches_index_arithmetic() {
             &format!("{shape:?} {perm:?}"),
         );
     }
-    // Non-float elements take the same path.
+    // Non-float elements take the same paths.
     let x = Tensor::new(vec![3, 4], (0..12).collect::<Vec<i32>>()).unwrap();
     let t = transpose(x.view(), &[1, 0]).unwrap();
     assert_eq!(t.data(), &[0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11]);
+    let x = Tensor::new(vec![32, 40], (0..1280).collect::<Vec<i32>>()).unwrap();
+    let t = transpose(x.view(), &[1, 0]).unwrap();
+    let want: Vec<i32> = (0..40)
+        .flat_map(|c| (0..32).map(move |r| r * 40 + c))
+        .collect();
+    assert_eq!(t.data(), &want[..]);
 }
 
 /// Python slicing of one dim, written out.
