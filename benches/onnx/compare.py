@@ -18,6 +18,8 @@ transformer block by `ane run --repeat` (release binaries in $CARGO_TARGET_DIR, 
 of runs may or may not catch a busy moment, so both sides get the same two chances. The
 criterion medians of the same GEMM and conv (`cargo bench -p anekit-cpu --bench kernels`, many
 samples over seconds, so more exposed to busy moments) are printed too, unless --no-criterion.
+The f32 FMA peak of the threads is measured before and after (`cpu_time_probe --fma-peak`), and
+each figure is also given as a percentage of the higher of the two.
 Needs: pip install onnx onnxruntime numpy.
 
 Usage: python3 benches/onnx/compare.py [--no-cargo] [--no-criterion] [--threads N] [--reps N]
@@ -170,6 +172,24 @@ def anekit_probe(run_cargo, kernel, threads, reps):
     return r["median_s"], r["cpu_s"]
 
 
+def fma_peak(run_cargo, threads):
+    """The f32 FMA throughput of `threads` threads right now, in GFLOP/s (`cpu_time_probe
+    --fma-peak`: register-only AVX-512 FMA chains), or None where it cannot run. The VM this
+    project develops on has minutes-long slow phases; the peak taken in the same run says how
+    much of a figure is the machine's state and how much the kernel's."""
+    target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+    if run_cargo:
+        subprocess.run(["cargo", "build", "--release", "-p", "anekit-cpu", "--example",
+                        "cpu_time_probe"], cwd=ROOT, check=True)
+    probe = os.path.join(target, "release", "examples", "cpu_time_probe")
+    if not os.path.exists(probe):
+        return None
+    out = subprocess.run([probe, "--fma-peak", str(threads)], capture_output=True, text=True)
+    if out.returncode != 0:
+        return None
+    return json.loads(out.stdout)["fma_peak_gflops"]
+
+
 def faster(a, b):
     """The faster of two timings (tuples compare by their wall time); None if either is."""
     if a is None or b is None:
@@ -273,6 +293,8 @@ def main():
     # Each binary is built (unless --no-cargo) before its first use only.
     built = set() if not args.no_cargo else {"probe", "ane"}
     res = {}
+    peak_before = fma_peak("probe" not in built, args.threads)
+    built.add("probe")
 
     def ours(key):
         if key == "block":
@@ -306,12 +328,17 @@ def main():
         crit = criterion_medians(not args.no_cargo, only)
         res.update({"crit_" + k: v for k, v in crit.items()})
     load_after = os.getloadavg()[0]
+    peak_after = fma_peak(False, args.threads)
+    peaks = [p for p in (peak_before, peak_after) if p]
+    peak = max(peaks) if peaks else None
 
     def row(name, t, flop):
         if t is None:
             return f"{name:<34} {'n/a':>9}"
         secs, cpu = t if isinstance(t, tuple) else (t, None)
-        line = f"{name:<34} {secs * 1e3:>9.2f} {flop / secs / 1e9:>9.1f}"
+        gflops = flop / secs / 1e9
+        line = f"{name:<34} {secs * 1e3:>9.2f} {gflops:>9.1f}"
+        line += f" {100 * gflops / peak:>6.0f}%" if peak else f" {'':>7}"
         if cpu:
             line += f" {cpu * 1e3:>9.2f} {flop / cpu / 1e9:>12.1f}"
         return line
@@ -326,7 +353,11 @@ def main():
 
     print(f"\nthreads={args.threads}  load average (1 min) before {load_before:.2f}, "
           f"after {load_after:.2f}")
-    print(f"{'benchmark':<34} {'wall ms':>9} {'GFLOP/s':>9} {'cpu ms':>9} {'GFLOP/cpu-s':>12}")
+    fmt = lambda p: f"{p:.1f}" if p else "n/a"
+    print(f"f32 FMA peak of {args.threads} threads (cpu_time_probe --fma-peak) before "
+          f"{fmt(peak_before)}, after {fmt(peak_after)} GFLOP/s; % peak is of the higher")
+    print(f"{'benchmark':<34} {'wall ms':>9} {'GFLOP/s':>9} {'% peak':>7} {'cpu ms':>9} "
+          f"{'GFLOP/cpu-s':>12}")
     if "gemm" in only:
         print(row("gemm 1024^3  anekit-cpu", res.get("ours_gemm"), GEMM_FLOP))
         if "crit_gemm" in res:
@@ -347,8 +378,9 @@ def main():
         print(row("  (anekit, --numerics exact)", res.get("ours_block_exact"), BLOCK_FLOP))
         print(row("transformer block onnxruntime", res["ort_block"], BLOCK_FLOP))
         print(ratio("ours_block", "ort_block"))
-    print("GFLOP/s of conv count the direct conv's multiply-adds (the Winograd path does fewer); "
-          "the block counts its convs and attention matmuls only.")
+    print("GFLOP/s of conv count the direct conv's multiply-adds (the Winograd path does fewer, "
+          "so its % peak is not an efficiency); the block counts its convs and attention matmuls "
+          "only.")
     print(f"Every figure: median wall (and mean CPU) time of {args.reps} runs after 3 warm-ups; "
           "for anekit and onnxruntime the faster of two such figures, taken alternately "
           "(anekit, onnxruntime, anekit, onnxruntime). anekit gemm/conv: `cpu_time_probe "
