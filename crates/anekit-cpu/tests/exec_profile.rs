@@ -74,13 +74,30 @@ fn profiled_runs_match_plain_runs_and_time_every_op_once_per_evaluation() {
 fn a_profile_from_another_executor_starts_over() {
     let program = anekit_ir::check(PROGRAM).program.expect("parses");
     let exec = Executor::new(program, None, ExecOptions::default()).unwrap();
-    let mut profile = Profile {
-        ops: Vec::new(),
-        evaluations: 7,
-    };
-    let mut states = exec.new_states();
-    exec.run_profiled(&[input(&[1.0, 1.0, 1.0])], &mut states, &mut profile)
+    // The same number of ops, but others: renamed results.
+    let other_src = PROGRAM
+        .replace("\"r\"", "\"r2\"")
+        .replace(" r = ", " r2 = ");
+    let other_src = other_src.replace("x = r,", "x = r2,");
+    let other = anekit_ir::check(&other_src).program.expect("parses");
+    let other = Executor::new(other, None, ExecOptions::default()).unwrap();
+    let x = [input(&[1.0, 1.0, 1.0])];
+    let mut profile = Profile::default();
+    for _ in 0..2 {
+        other
+            .run_profiled(&x, &mut other.new_states(), &mut profile)
+            .unwrap();
+    }
+    assert_eq!(
+        (profile.evaluations, profile.ops[0].result.as_str()),
+        (2, "r2")
+    );
+    exec.run_profiled(&x, &mut exec.new_states(), &mut profile)
         .unwrap();
-    assert_eq!(profile.evaluations, 1);
+    assert_eq!(
+        (profile.evaluations, profile.ops[0].result.as_str()),
+        (1, "r")
+    );
     assert_eq!(profile.ops.len(), 6);
+    assert!(profile.ops.iter().all(|o| o.compute.len() == 1));
 }
