@@ -155,15 +155,21 @@ def anekit_block(run_cargo, threads, reps):
     return res
 
 
-def anekit_probe(run_cargo, kernel, threads, reps):
-    """(median wall seconds, mean CPU seconds) of anekit-cpu's GEMM or conv, measured like
-    onnxruntime (`cpu_time_probe --median`)."""
+def probe_path(run_cargo):
+    """The release `cpu_time_probe` example (built first with `run_cargo`), or None."""
     target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
     if run_cargo:
         subprocess.run(["cargo", "build", "--release", "-p", "anekit-cpu", "--example",
                         "cpu_time_probe"], cwd=ROOT, check=True)
     probe = os.path.join(target, "release", "examples", "cpu_time_probe")
-    if not os.path.exists(probe):
+    return probe if os.path.exists(probe) else None
+
+
+def anekit_probe(run_cargo, kernel, threads, reps):
+    """(median wall seconds, mean CPU seconds) of anekit-cpu's GEMM or conv, measured like
+    onnxruntime (`cpu_time_probe --median`)."""
+    probe = probe_path(run_cargo)
+    if probe is None:
         return None
     env = dict(os.environ, RAYON_NUM_THREADS=str(threads))
     out = subprocess.run([probe, "--median", kernel, str(reps)], check=True,
@@ -177,12 +183,8 @@ def fma_peak(run_cargo, threads):
     --fma-peak`: register-only AVX-512 FMA chains), or None where it cannot run. The VM this
     project develops on has minutes-long slow phases; the peak taken in the same run says how
     much of a figure is the machine's state and how much the kernel's."""
-    target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
-    if run_cargo:
-        subprocess.run(["cargo", "build", "--release", "-p", "anekit-cpu", "--example",
-                        "cpu_time_probe"], cwd=ROOT, check=True)
-    probe = os.path.join(target, "release", "examples", "cpu_time_probe")
-    if not os.path.exists(probe):
+    probe = probe_path(run_cargo)
+    if probe is None:
         return None
     out = subprocess.run([probe, "--fma-peak", str(threads)], capture_output=True, text=True)
     if out.returncode != 0:
