@@ -14,7 +14,8 @@
 //! `Executor::new` resolves and decodes every constant once (BLOBFILE via [`Weights`],
 //! constexpr_* decompression, or seeded random values with `random_weights`), so `run` can be
 //! called many times (`ane run --repeat N`, `ane serve`). `run` takes `&self` and is safe to
-//! call from several threads.
+//! call from several threads. [`Executor::run_profiled`] also records each op's wall time in a
+//! [`Profile`] (`ane run --profile`).
 
 mod constants;
 pub(crate) mod ctx;
