@@ -576,3 +576,29 @@ fn slices_pads_tiles_match_index_arithmetic() {
     ];
     assert_same(got.data(), &naive_grid(&big, &maps, 0.0), "big slice");
 }
+
+/// Batched matmul runs one single-threaded product per task when there are at least two per
+/// thread, else splits each product between the threads: the path depends on the pool size,
+/// the result must not (each output element is accumulated the same way on either path).
+#[test]
+fn batched_matmul_is_bitwise_independent_of_the_thread_count() {
+    use anekit_cpu::matmul::matmul;
+    let q = tensor(&[1, 12, 256, 64], 91, 0);
+    let k = tensor(&[1, 12, 256, 64], 92, 0);
+    let p = tensor(&[1, 12, 256, 256], 93, 0);
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let scores = matmul(q.view(), k.view(), false, true).unwrap();
+            let pv = matmul(p.view(), k.view(), false, false).unwrap();
+            (bits(scores.data()), bits(pv.data()))
+        })
+    };
+    // 1 and 2 threads: per-product tasks (12 ≥ 2·threads); 8: each product split.
+    let one = run(1);
+    assert_eq!(run(2), one);
+    assert_eq!(run(8), one);
+}
