@@ -35,6 +35,7 @@ pub mod quant;
 pub mod reduce;
 pub mod resize;
 pub mod shape_ops;
+mod small_m;
 pub mod tensor;
 mod winograd;
 

@@ -299,6 +299,17 @@ pub fn linear(
     shape.push(n);
     let len = num_elements(OP, &shape)?;
     let mut out = vec![0.0f32; len];
+    if crate::small_m::linear(
+        m,
+        n,
+        k,
+        x.data(),
+        weight.data(),
+        bias.map(|b| b.data()),
+        &mut out,
+    ) {
+        return Ok(Tensor::from_parts(shape, out));
+    }
     if let Some(b) = bias
         && n > 0
     {
