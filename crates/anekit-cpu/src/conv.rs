@@ -656,6 +656,69 @@ pub fn conv_transpose2d(
 mod tests {
     use super::*;
 
+    /// The depthwise path (groups = channels) over strides 1–3, dilations 1–2, kernels 1–5
+    /// (also non-square) and asymmetric pads, against an f64 direct conv.
+    #[test]
+    fn depthwise_matches_f64_over_geometries() {
+        let val = |i: usize, s: usize| (((i * 2654435761 + s) % 1000) as f32) / 500.0 - 1.0;
+        let mut case = 0;
+        for (kh, kw) in [(3, 3), (1, 1), (5, 2), (2, 4)] {
+            for stride in [[1, 1], [2, 2], [3, 1]] {
+                for (dil, pads) in [
+                    ([1, 1], [0, 0, 0, 0]),
+                    ([2, 1], [2, 1, 3, 0]),
+                    ([1, 2], [1, 2, 0, 4]),
+                ] {
+                    case += 1;
+                    let (n, c, h, w) = (2, 3, 9 + case % 4, 11 + case % 5);
+                    let x = Tensor::new(
+                        vec![n, c, h, w],
+                        (0..n * c * h * w).map(|i| val(i, case)).collect(),
+                    )
+                    .unwrap();
+                    let wt = Tensor::new(
+                        vec![c, 1, kh, kw],
+                        (0..c * kh * kw).map(|i| val(i, 100 + case)).collect(),
+                    )
+                    .unwrap();
+                    let p = Conv2dParams {
+                        strides: stride,
+                        dilations: dil,
+                        pads,
+                        groups: c,
+                    };
+                    let Ok(got) = conv2d(x.view(), wt.view(), None, &p) else {
+                        continue; // the dilated kernel does not fit this padded input
+                    };
+                    let (oh, ow) = (got.shape()[2], got.shape()[3]);
+                    for (idx, &g) in got.data().iter().enumerate() {
+                        let (j, i) = (idx % ow, (idx / ow) % oh);
+                        let ch = (idx / (ow * oh)) % c;
+                        let ni = idx / (ow * oh * c);
+                        let mut s = 0.0f64;
+                        for ki in 0..kh {
+                            for kj in 0..kw {
+                                let ih = (i * stride[0] + ki * dil[0]) as isize - pads[0] as isize;
+                                let iw = (j * stride[1] + kj * dil[1]) as isize - pads[2] as isize;
+                                if ih < 0 || iw < 0 || ih >= h as isize || iw >= w as isize {
+                                    continue;
+                                }
+                                let xv =
+                                    x.data()[((ni * c + ch) * h + ih as usize) * w + iw as usize];
+                                s += f64::from(xv) * f64::from(wt.data()[(ch * kh + ki) * kw + kj]);
+                            }
+                        }
+                        assert!(
+                            (f64::from(g) - s).abs() < 1e-5,
+                            "k {kh}x{kw} s {stride:?} d {dil:?} p {pads:?} at {idx}: {g} vs {s}"
+                        );
+                    }
+                }
+            }
+        }
+        assert_eq!(case, 36);
+    }
+
     /// The blocked im2col path (several row blocks per image and group, several images and
     /// groups) against a naive seven-loop convolution.
     #[test]
