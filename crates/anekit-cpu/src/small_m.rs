@@ -21,6 +21,7 @@
 pub(crate) const ROWS: std::ops::RangeInclusive<usize> = 2..=96;
 
 /// Rows of `w` per parallel task: 64 rows × `k` floats (128 KiB at k = 512).
+#[cfg(target_arch = "x86_64")]
 const TASK_ROWS: usize = 64;
 
 /// `out (m×n, row-major) = x (m×k) · wᵀ (w: n×k) (+ bias)`. Returns false (nothing written)
