@@ -577,28 +577,27 @@ impl Executor {
         profile: &mut Profile,
     ) -> Result<Vec<NamedTensor>, ExecError> {
         let f = self.function();
-        let fresh: Vec<OpProfile> = self
-            .plan
-            .iter()
-            .map(|&oi| {
+        // A profile of other ops (another executor's) starts over. Compared in place: this
+        // runs before every profiled evaluation.
+        let same_ops = profile.ops.len() == self.plan.len()
+            && profile.ops.iter().zip(&self.plan).all(|(p, &oi)| {
                 let op = &f.ops[oi];
-                OpProfile {
-                    kind: op.kind.clone(),
-                    result: value_name(f, op.results.first()),
-                    ..OpProfile::default()
-                }
-            })
-            .collect();
-        // A profile of other ops (another executor's) starts over.
-        let same_ops = profile.ops.len() == fresh.len()
-            && profile
-                .ops
-                .iter()
-                .zip(&fresh)
-                .all(|(a, b)| a.kind == b.kind && a.result == b.result);
+                p.kind == op.kind && p.result == value_str(f, op.results.first())
+            });
         if !same_ops {
             profile.evaluations = 0;
-            profile.ops = fresh;
+            profile.ops = self
+                .plan
+                .iter()
+                .map(|&oi| {
+                    let op = &f.ops[oi];
+                    OpProfile {
+                        kind: op.kind.clone(),
+                        result: value_name(f, op.results.first()),
+                        ..OpProfile::default()
+                    }
+                })
+                .collect();
         }
         let out = self.evaluate(inputs, states, Some(&mut profile.ops))?;
         profile.evaluations += 1;
@@ -980,8 +979,13 @@ fn dim_value(dims: &BTreeMap<String, usize>, input: &str, axis: usize) -> Option
 }
 
 fn value_name(f: &Function, id: Option<&ValueId>) -> String {
+    value_str(f, id).to_owned()
+}
+
+/// The name of value `id`, or "" for none.
+fn value_str<'a>(f: &'a Function, id: Option<&ValueId>) -> &'a str {
     id.and_then(|id| f.value(*id))
-        .map_or_else(String::new, |v| v.name.clone())
+        .map_or("", |v| v.name.as_str())
 }
 
 /// Bring result `i` to its declared dtype: storage class, rounding (`Numerics::round_output`)
