@@ -1,7 +1,9 @@
 //! `x · wᵀ` for a few rows of `x`: MIL `linear` on a short sequence (the FluidAudio streaming
-//! encoder's 137 `linear`s take 17–19 rows of 512–4352 features against 512–2048-row weights).
+//! encoder's 137 `linear`s take 17–19 or 87 rows of 512–4352 features against 512–2048-row
+//! weights).
 //!
-//! The `gemm` crate ran these at 16–35 GFLOP/s (≈ 5–10 % of the FMA peak): with so few rows its
+//! The `gemm` crate ran the 17–19-row ones at 16–35 GFLOP/s (≈ 5–10 % of the FMA peak), the
+//! 87-row ones at ~75: with so few rows its
 //! packing and blocking cost more than the multiply-adds, which are fewer than the weight
 //! elements read. This kernel reads each weight row once, in place (`w` is `[n, k]`, rows
 //! contiguous, the layout `linear` stores), and dots it with every row of `x`, which stays in
